@@ -1,0 +1,59 @@
+"""Tortoise configuration and the database lifecycle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise import Tortoise, connections
+from tortoise.backends.base.config_generator import expand_db_url
+
+MODEL_MODULES = [
+    "models.people",
+    "models.bills",
+    "models.payments",
+    "models.autopay",
+    "models.notifications",
+    "models.records",
+]
+MIGRATIONS_MODULE = "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 15000
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    """The Tortoise config for a database URL; SQLite gets WAL and a busy timeout."""
+    connection = expand_db_url(database_url)
+    if connection["engine"].endswith("sqlite"):
+        credentials = connection["credentials"]
+        credentials.setdefault("journal_mode", "WAL")
+        credentials.setdefault("busy_timeout", SQLITE_BUSY_TIMEOUT_MS)
+        credentials.setdefault("synchronous", "NORMAL")
+        credentials.setdefault("foreign_keys", "ON")
+    return {
+        "connections": {"default": connection},
+        "apps": {
+            "models": {
+                "models": MODEL_MODULES,
+                "default_connection": "default",
+                "migrations": MIGRATIONS_MODULE,
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def init_db(database_url: str) -> None:
+    """Open the connection pool for the service (schema comes from migrations)."""
+    await Tortoise.init(config=tortoise_config(database_url))
+
+
+async def close_db() -> None:
+    """Close every database connection."""
+    await connections.close_all()
+
+
+def is_postgres() -> bool:
+    """Whether the default connection is PostgreSQL."""
+    return "postgres" in type(connections.get("default")).__module__ or (
+        connections.get("default").capabilities.dialect == "postgres"
+    )

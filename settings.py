@@ -1,0 +1,114 @@
+"""One Settings object, read from CAREPAY_* environment variables once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEV_SECRET_KEY = "carepay-development-secret-do-not-use-in-production"
+ENVIRONMENTS = ("development", "test", "production")
+
+
+class SettingsError(ValueError):
+    """A CAREPAY_* variable holds a value the service refuses to start with."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be a boolean (1/0, true/false), got {raw!r}")
+
+
+def _list(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service reads from its environment."""
+
+    database_url: str = "sqlite://carepay.sqlite3"
+    redis_url: str | None = None
+    secret_key: str = DEV_SECRET_KEY
+    env: str = "development"
+    allowed_origins: tuple[str, ...] = (
+        "http://127.0.0.1:8000",
+        "http://localhost:8000",
+    )
+    log_level: str = "INFO"
+    redis_prefix: str = "carepay"
+    ach_settlement_days: int = 2
+    max_query_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 5000
+    allow_get_queries: bool = False
+    scheduler_enabled: bool = True
+    scheduler_interval_seconds: int = 60
+    subscription_queue_size: int = 256
+    max_subscriptions_per_connection: int = 10
+
+    @property
+    def production(self) -> bool:
+        """Whether the service runs with production safety defaults."""
+        return self.env == "production"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate every CAREPAY_* variable."""
+        env = os.environ if env is None else env
+        environment = env.get("CAREPAY_ENV", "development")
+        if environment not in ENVIRONMENTS:
+            raise SettingsError(f"CAREPAY_ENV must be one of {ENVIRONMENTS}, got {environment!r}")
+        secret = env.get("CAREPAY_SECRET_KEY") or DEV_SECRET_KEY
+        if environment == "production" and secret == DEV_SECRET_KEY:
+            raise SettingsError("CAREPAY_SECRET_KEY must be set to a real secret in production")
+        if environment == "production" and len(secret) < 32:
+            raise SettingsError("CAREPAY_SECRET_KEY must be at least 32 characters in production")
+        settings = cls(
+            database_url=env.get("CAREPAY_DATABASE_URL") or cls.database_url,
+            redis_url=env.get("CAREPAY_REDIS_URL") or None,
+            secret_key=secret,
+            env=environment,
+            allowed_origins=_list(env, "CAREPAY_ALLOWED_ORIGINS", cls.allowed_origins),
+            log_level=env.get("CAREPAY_LOG_LEVEL", "INFO").upper(),
+            redis_prefix=env.get("CAREPAY_REDIS_PREFIX") or cls.redis_prefix,
+            ach_settlement_days=_int(env, "CAREPAY_ACH_SETTLEMENT_DAYS", cls.ach_settlement_days),
+            max_query_depth=_int(env, "CAREPAY_MAX_QUERY_DEPTH", cls.max_query_depth),
+            max_aliases=_int(env, "CAREPAY_MAX_ALIASES", cls.max_aliases),
+            max_tokens=_int(env, "CAREPAY_MAX_TOKENS", cls.max_tokens),
+            allow_get_queries=_bool(env, "CAREPAY_ALLOW_GET_QUERIES", cls.allow_get_queries),
+            scheduler_enabled=_bool(env, "CAREPAY_SCHEDULER_ENABLED", cls.scheduler_enabled),
+            scheduler_interval_seconds=_int(
+                env, "CAREPAY_SCHEDULER_INTERVAL", cls.scheduler_interval_seconds
+            ),
+            subscription_queue_size=_int(
+                env, "CAREPAY_SUBSCRIPTION_QUEUE_SIZE", cls.subscription_queue_size
+            ),
+            max_subscriptions_per_connection=_int(
+                env, "CAREPAY_MAX_SUBSCRIPTIONS", cls.max_subscriptions_per_connection
+            ),
+        )
+        if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise SettingsError(f"CAREPAY_LOG_LEVEL is not a log level: {settings.log_level!r}")
+        if settings.ach_settlement_days < 0:
+            raise SettingsError("CAREPAY_ACH_SETTLEMENT_DAYS must not be negative")
+        return settings
