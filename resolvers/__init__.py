@@ -1,0 +1,1 @@
+"""What each field and mutation does: plain async functions holding the business rules."""

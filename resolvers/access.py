@@ -1,0 +1,50 @@
+"""Who is asking, and which billing accounts they may see or pay."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from models.enums import AccessRole, Role
+from models.people import AccountAccess, Member
+
+PAYING_ROLES = frozenset({AccessRole.GUARANTOR, AccessRole.PROXY_PAY})
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in member; `access` maps visible account ids to the role held (staff: None)."""
+
+    member: Member
+    access: Mapping[int, AccessRole] | None
+
+    @property
+    def is_staff(self) -> bool:
+        """Whether the viewer is billing-office staff, who read every account."""
+        return self.access is None
+
+    def can_see(self, account_id: int) -> bool:
+        """Whether the viewer may read the account."""
+        return self.access is None or account_id in self.access
+
+    def can_pay(self, account_id: int) -> bool:
+        """Whether the viewer may pay the account's bills (guarantor or proxy-pay)."""
+        return self.access is not None and self.access.get(account_id) in PAYING_ROLES
+
+    @property
+    def account_ids(self) -> list[int] | None:
+        """The visible account ids, or None when every account is visible."""
+        return None if self.access is None else sorted(self.access)
+
+
+async def load_viewer(email: str, claimed_role: str) -> Viewer | None:
+    """The viewer for a verified token's claims, or None if the member is unknown."""
+    member = await Member.get_or_none(email=email.lower())
+    if member is None:
+        return None
+    if claimed_role == Role.STAFF.value and member.role == Role.STAFF:
+        return Viewer(member=member, access=None)
+    rows = await AccountAccess.filter(member_id=member.id, revoked_at__isnull=True).values_list(
+        "account_id", "role"
+    )
+    return Viewer(member=member, access={int(a): AccessRole(r) for a, r in rows})

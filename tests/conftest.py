@@ -1,0 +1,47 @@
+"""Fixtures: every database test runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("CAREPAY_ENV", "test")
+
+from adapters.clock import SystemClock, set_clock  # noqa: E402
+from tests import db as testdb  # noqa: E402
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    """A migrated database for the whole run, one per backend."""
+    if request.param == "sqlite":
+        url = testdb.sqlite_database_url(Path(tmp_path_factory.mktemp("sqlite")))
+        await testdb.open_database(url)
+        yield url
+        await testdb.close_database()
+        return
+    url = await testdb.create_postgres_database()
+    try:
+        await testdb.open_database(url)
+        yield url
+    finally:
+        await testdb.close_database()
+        await testdb.drop_postgres_database()
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[str]:
+    """An empty, migrated database; tables are emptied after the test."""
+    await testdb.truncate_all()
+    try:
+        yield database_url
+    finally:
+        set_clock(SystemClock())
+        await testdb.truncate_all()
