@@ -42,6 +42,19 @@ def _list(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
+def _days(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    """Distinct positive day counts, largest first; an empty value means none."""
+    if name not in env:
+        return default
+    try:
+        days = sorted({int(item) for item in _list(env, name, ())}, reverse=True)
+    except ValueError:
+        raise SettingsError(f"{name} must be comma-separated day counts, e.g. 7,1") from None
+    if any(day < 1 for day in days):
+        raise SettingsError(f"{name} must hold positive day counts")
+    return tuple(days)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the service reads from its environment."""
@@ -63,8 +76,14 @@ class Settings:
     allow_get_queries: bool = False
     scheduler_enabled: bool = True
     scheduler_interval_seconds: int = 60
+    reminder_days: tuple[int, ...] = (7, 1)
+    autopay_notice_days: int = 3
+    card_expiry_notice_days: int = 30
     subscription_queue_size: int = 256
     max_subscriptions_per_connection: int = 10
+    relay_interval_ms: int = 50
+    ws_keep_alive_seconds: int = 15
+    ws_compression: bool = False
 
     @property
     def production(self) -> bool:
@@ -100,15 +119,31 @@ class Settings:
             scheduler_interval_seconds=_int(
                 env, "CAREPAY_SCHEDULER_INTERVAL", cls.scheduler_interval_seconds
             ),
+            reminder_days=_days(env, "CAREPAY_REMINDER_DAYS", cls.reminder_days),
+            autopay_notice_days=_int(env, "CAREPAY_AUTOPAY_NOTICE_DAYS", cls.autopay_notice_days),
+            card_expiry_notice_days=_int(
+                env, "CAREPAY_CARD_EXPIRY_NOTICE_DAYS", cls.card_expiry_notice_days
+            ),
             subscription_queue_size=_int(
                 env, "CAREPAY_SUBSCRIPTION_QUEUE_SIZE", cls.subscription_queue_size
             ),
             max_subscriptions_per_connection=_int(
                 env, "CAREPAY_MAX_SUBSCRIPTIONS", cls.max_subscriptions_per_connection
             ),
+            relay_interval_ms=_int(env, "CAREPAY_RELAY_INTERVAL_MS", cls.relay_interval_ms),
+            ws_keep_alive_seconds=_int(
+                env, "CAREPAY_WS_KEEP_ALIVE_SECONDS", cls.ws_keep_alive_seconds
+            ),
+            ws_compression=_bool(env, "CAREPAY_WS_COMPRESSION", cls.ws_compression),
         )
         if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise SettingsError(f"CAREPAY_LOG_LEVEL is not a log level: {settings.log_level!r}")
+        if settings.autopay_notice_days < 0 or settings.card_expiry_notice_days < 0:
+            raise SettingsError("notice days must not be negative")
+        if settings.relay_interval_ms < 1 or settings.ws_keep_alive_seconds < 1:
+            raise SettingsError("relay interval and WebSocket keep-alive must be at least 1")
+        if settings.subscription_queue_size < 1 or settings.max_subscriptions_per_connection < 1:
+            raise SettingsError("subscription queue size and subscription cap must be >= 1")
         if settings.ach_settlement_days < 0:
             raise SettingsError("CAREPAY_ACH_SETTLEMENT_DAYS must not be negative")
         return settings

@@ -243,7 +243,7 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('read_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'notification', 'app': 'models', 'indexes': [Index(fields=['member_id', 'id'])], 'pk_attr': 'id', 'table_description': 'A confirmation or reminder for one member, with a dedupe key that makes reminders once-only.'},
+            options={'table': 'notification', 'app': 'models', 'indexes': [Index(fields=['member_id', 'id'])], 'pk_attr': 'id', 'table_description': 'A confirmation or reminder for one member, its dedupe key making reminders once-only.'},
             bases=['Model'],
         ),
         ops.CreateModel(

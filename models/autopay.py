@@ -60,6 +60,10 @@ class AutopayCharge(Model):
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
 
+    enrollment_id: int
+    bill_id: int
+    payment_id: int | None
+
     class Meta:
         table = "autopay_charge"
         unique_together = (("enrollment", "bill", "cycle_date"),)

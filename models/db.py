@@ -44,7 +44,9 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
 
 async def init_db(database_url: str) -> None:
     """Open the connection pool for the service (schema comes from migrations)."""
-    await Tortoise.init(config=tortoise_config(database_url))
+    # uvicorn runs the lifespan in its own task; the global fallback lets every request
+    # task see the connections opened there (Tortoise's contexts are per task otherwise).
+    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
 
 
 async def close_db() -> None:

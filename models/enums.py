@@ -1,26 +1,26 @@
 """Domain enums, defined once; graph/ exposes them with strawberry.enum."""
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     MEMBER = "member"
     STAFF = "staff"
 
 
-class AccountKind(str, Enum):
+class AccountKind(StrEnum):
     HOSPITAL = "HOSPITAL"
     PROFESSIONAL = "PROFESSIONAL"
     LABORATORY = "LABORATORY"
 
 
-class AccountStatus(str, Enum):
+class AccountStatus(StrEnum):
     ACTIVE = "ACTIVE"
     ON_HOLD = "ON_HOLD"
     CLOSED = "CLOSED"
 
 
-class AccessRole(str, Enum):
+class AccessRole(StrEnum):
     """How a member relates to a billing account."""
 
     GUARANTOR = "GUARANTOR"
@@ -28,7 +28,7 @@ class AccessRole(str, Enum):
     PROXY_VIEW = "PROXY_VIEW"
 
 
-class BillStatus(str, Enum):
+class BillStatus(StrEnum):
     ISSUED = "ISSUED"
     PARTIALLY_PAID = "PARTIALLY_PAID"
     PAID = "PAID"
@@ -36,24 +36,24 @@ class BillStatus(str, Enum):
     VOIDED = "VOIDED"
 
 
-class PaymentMethodKind(str, Enum):
+class PaymentMethodKind(StrEnum):
     CARD = "CARD"
     HSA_FSA_CARD = "HSA_FSA_CARD"
     ACH = "ACH"
 
 
-class PaymentMethodStatus(str, Enum):
+class PaymentMethodStatus(StrEnum):
     ACTIVE = "ACTIVE"
     EXPIRED = "EXPIRED"
     REMOVED = "REMOVED"
 
 
-class BankAccountType(str, Enum):
+class BankAccountType(StrEnum):
     CHECKING = "CHECKING"
     SAVINGS = "SAVINGS"
 
 
-class PaymentStatus(str, Enum):
+class PaymentStatus(StrEnum):
     PENDING = "PENDING"
     PROCESSING = "PROCESSING"
     SUCCEEDED = "SUCCEEDED"
@@ -63,21 +63,21 @@ class PaymentStatus(str, Enum):
     RETURNED = "RETURNED"
 
 
-class PaymentKind(str, Enum):
+class PaymentKind(StrEnum):
     """The rail a payment travels on."""
 
     CARD = "CARD"
     ACH = "ACH"
 
 
-class PaymentSource(str, Enum):
+class PaymentSource(StrEnum):
     """What started a payment."""
 
     ONE_TIME = "ONE_TIME"
     AUTOPAY = "AUTOPAY"
 
 
-class PaymentEventType(str, Enum):
+class PaymentEventType(StrEnum):
     PAYMENT_CREATED = "PAYMENT_CREATED"
     PAYMENT_PROCESSING = "PAYMENT_PROCESSING"
     PAYMENT_SUCCEEDED = "PAYMENT_SUCCEEDED"
@@ -87,7 +87,7 @@ class PaymentEventType(str, Enum):
     PAYMENT_RETURNED = "PAYMENT_RETURNED"
 
 
-class NotificationKind(str, Enum):
+class NotificationKind(StrEnum):
     PAYMENT_CONFIRMATION = "PAYMENT_CONFIRMATION"
     BILL_DUE_SOON = "BILL_DUE_SOON"
     BILL_OVERDUE = "BILL_OVERDUE"
@@ -97,19 +97,19 @@ class NotificationKind(str, Enum):
     STATEMENT_AVAILABLE = "STATEMENT_AVAILABLE"
 
 
-class AutopayStrategy(str, Enum):
+class AutopayStrategy(StrEnum):
     STATEMENT_BALANCE = "STATEMENT_BALANCE"
     FIXED_AMOUNT = "FIXED_AMOUNT"
     MINIMUM_DUE = "MINIMUM_DUE"
 
 
-class AutopayStatus(str, Enum):
+class AutopayStatus(StrEnum):
     ACTIVE = "ACTIVE"
     SUSPENDED = "SUSPENDED"
     CANCELED = "CANCELED"
 
 
-class AutopayChargeStatus(str, Enum):
+class AutopayChargeStatus(StrEnum):
     """The outcome of one autopay cycle for one bill."""
 
     CLAIMED = "CLAIMED"
@@ -118,12 +118,12 @@ class AutopayChargeStatus(str, Enum):
     SKIPPED = "SKIPPED"
 
 
-class IdempotencyStatus(str, Enum):
+class IdempotencyStatus(StrEnum):
     IN_PROGRESS = "IN_PROGRESS"
     COMPLETED = "COMPLETED"
 
 
-class PaymentErrorCode(str, Enum):
+class PaymentErrorCode(StrEnum):
     BILL_NOT_FOUND = "BILL_NOT_FOUND"
     PAYMENT_METHOD_NOT_FOUND = "PAYMENT_METHOD_NOT_FOUND"
     INVALID_AMOUNT = "INVALID_AMOUNT"
@@ -135,3 +135,51 @@ class PaymentErrorCode(str, Enum):
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     PAYMENT_IN_PROGRESS = "PAYMENT_IN_PROGRESS"
     PROCESSOR_UNAVAILABLE = "PROCESSOR_UNAVAILABLE"
+    PAYMENT_NOT_FOUND = "PAYMENT_NOT_FOUND"
+    PAYMENT_NOT_CANCELABLE = "PAYMENT_NOT_CANCELABLE"
+    PAYMENT_NOT_REFUNDABLE = "PAYMENT_NOT_REFUNDABLE"
+    REFUND_EXCEEDS_PAYMENT = "REFUND_EXCEEDS_PAYMENT"
+    CARD_NUMBER_NOT_ACCEPTED = "CARD_NUMBER_NOT_ACCEPTED"
+    INVALID_INPUT = "INVALID_INPUT"
+
+
+class PaymentMethodErrorCode(StrEnum):
+    PAYMENT_METHOD_NOT_FOUND = "PAYMENT_METHOD_NOT_FOUND"
+    INVALID_INPUT = "INVALID_INPUT"
+    INVALID_TOKEN = "INVALID_TOKEN"
+    INVALID_ROUTING_NUMBER = "INVALID_ROUTING_NUMBER"
+    INVALID_ACCOUNT_NUMBER = "INVALID_ACCOUNT_NUMBER"
+    CARD_NUMBER_NOT_ACCEPTED = "CARD_NUMBER_NOT_ACCEPTED"
+    PAYMENT_METHOD_IN_USE = "PAYMENT_METHOD_IN_USE"
+    PROCESSOR_UNAVAILABLE = "PROCESSOR_UNAVAILABLE"
+
+
+class AutopayErrorCode(StrEnum):
+    ACCOUNT_NOT_FOUND = "ACCOUNT_NOT_FOUND"
+    PAYMENT_METHOD_NOT_FOUND = "PAYMENT_METHOD_NOT_FOUND"
+    PAYMENT_METHOD_EXPIRED = "PAYMENT_METHOD_EXPIRED"
+    INVALID_AMOUNT = "INVALID_AMOUNT"
+    INVALID_INPUT = "INVALID_INPUT"
+    NOT_ALLOWED = "NOT_ALLOWED"
+    ENROLLMENT_NOT_FOUND = "ENROLLMENT_NOT_FOUND"
+    CHARGE_IN_PROGRESS = "CHARGE_IN_PROGRESS"
+
+
+class AutopaySkipReason(StrEnum):
+    """Why autopay leaves a bill alone this cycle."""
+
+    NOTHING_DUE = "NOTHING_DUE"
+    BALANCE_CHANGED = "BALANCE_CHANGED"
+    BILL_VOIDED = "BILL_VOIDED"
+    ACCOUNT_ON_HOLD = "ACCOUNT_ON_HOLD"
+    ACCOUNT_CLOSED = "ACCOUNT_CLOSED"
+    PAYMENT_METHOD_EXPIRED = "PAYMENT_METHOD_EXPIRED"
+    PAYMENT_METHOD_REMOVED = "PAYMENT_METHOD_REMOVED"
+    NO_PAYING_ACCESS = "NO_PAYING_ACCESS"
+    ENROLLMENT_SUSPENDED = "ENROLLMENT_SUSPENDED"
+    ENROLLMENT_CANCELED = "ENROLLMENT_CANCELED"
+
+
+class NotificationErrorCode(StrEnum):
+    NOTIFICATION_NOT_FOUND = "NOTIFICATION_NOT_FOUND"
+    INVALID_INPUT = "INVALID_INPUT"

@@ -10,7 +10,7 @@ from models.people import BillingAccount, Member
 
 
 class Notification(Model):
-    """A confirmation or reminder for one member, with a dedupe key that makes reminders once-only."""
+    """A confirmation or reminder for one member, its dedupe key making reminders once-only."""
 
     id = fields.IntField(primary_key=True)
     member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(

@@ -1,5 +1,7 @@
 """Append-only records: the event outbox, idempotency keys and the audit log."""
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -17,7 +19,7 @@ class OutboxEvent(Model):
     member_id = fields.IntField(null=True, db_index=True)
     payment_id = fields.IntField(null=True)
     notification_id = fields.IntField(null=True)
-    payload = fields.JSONField(default=dict)
+    payload: dict[str, Any] = fields.JSONField(default=dict)
     occurred_at = fields.DatetimeField()
 
     class Meta:
@@ -35,7 +37,7 @@ class IdempotencyRecord(Model):
     operation = fields.CharField(max_length=40)
     request_hash = fields.CharField(max_length=64)
     status = fields.CharEnumField(IdempotencyStatus, max_length=16)
-    response = fields.JSONField(null=True)
+    response: dict[str, Any] | None = fields.JSONField(null=True)
     created_at = fields.DatetimeField()
     expires_at = fields.DatetimeField(db_index=True)
 
@@ -54,7 +56,7 @@ class AuditLog(Model):
     action = fields.CharField(max_length=60)
     entity_type = fields.CharField(max_length=40)
     entity_id = fields.IntField()
-    data = fields.JSONField(default=dict)
+    data: dict[str, Any] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField()
 
     class Meta:

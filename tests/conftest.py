@@ -10,8 +10,8 @@ import pytest
 
 os.environ.setdefault("CAREPAY_ENV", "test")
 
-from adapters.clock import SystemClock, set_clock  # noqa: E402
-from tests import db as testdb  # noqa: E402
+from adapters.clock import SystemClock, set_clock
+from tests import db as testdb
 
 BACKENDS = ["sqlite", "postgres"]
 

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from models import AccountAccess, Bill, BillingAccount, BillLineItem, Member, PaymentMethod
-from models.enums import AccessRole, AccountKind, PaymentMethodKind, Role
+from models import (
+    AccountAccess,
+    AutopayEnrollment,
+    Bill,
+    BillingAccount,
+    BillLineItem,
+    Member,
+    PaymentMethod,
+)
+from models.enums import AccessRole, AccountKind, AutopayStrategy, PaymentMethodKind, Role
 
 _seq = itertools.count(1)
 
@@ -102,4 +110,29 @@ async def card(
         exp_month=12,
         exp_year=2030,
         is_default=default,
+    )
+
+
+async def autopay(
+    owner: Member,
+    acct: BillingAccount,
+    method: PaymentMethod,
+    *,
+    strategy: AutopayStrategy = AutopayStrategy.STATEMENT_BALANCE,
+    days_before_due: int = 3,
+    fixed_amount: int | None = None,
+    max_amount: int | None = None,
+) -> AutopayEnrollment:
+    """An ACTIVE autopay enrollment of `acct`, charging `owner`'s `method`."""
+    stamp = datetime(2026, 10, 1, tzinfo=UTC)
+    return await AutopayEnrollment.create(
+        account=acct,
+        member=owner,
+        method=method,
+        strategy=strategy,
+        days_before_due=days_before_due,
+        fixed_amount=fixed_amount,
+        max_amount=max_amount,
+        created_at=stamp,
+        updated_at=stamp,
     )

@@ -1,0 +1,155 @@
+"""The ASGI app: GraphQL over HTTP and WebSocket, health checks, and the lifespan."""
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
+
+from graph import build_schema
+from graph.auth import AuthError, authenticate
+from graph.cohorts import Cohorts
+from graph.context import Context
+from graph.loaders import Loaders
+from graph.origins import OriginGuard
+from graph.ws import FrameEncoder, KeepAliveHandler, connection_token
+from models.db import close_db, init_db
+from models.health import database_status
+from resolvers.events import EventHub, hub_for
+from resolvers.scheduler_loop import SchedulerLoop
+from settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class CarepayGraphQL(GraphQL[Context, None]):
+    """Strawberry's ASGI view with carepay's context and authentication."""
+
+    graphql_transport_ws_handler_class = KeepAliveHandler
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        loaders: bool = True,
+        caches: bool = True,
+        events: EventHub | None = None,
+    ) -> None:
+        super().__init__(
+            build_schema(settings, caches=caches),
+            graphql_ide=None if settings.production else "graphiql",
+            allow_queries_via_get=settings.allow_get_queries,
+            keep_alive=True,
+            keep_alive_interval=settings.ws_keep_alive_seconds,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=10),
+            max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+            allowed_origins=settings.allowed_origins,
+        )
+        self.settings = settings
+        self.loaders_enabled = loaders
+        self.events = events or hub_for(settings)
+        self.encode_frame = FrameEncoder()
+        self.cohorts = Cohorts(self.schema, queue_size=settings.subscription_queue_size)
+
+    def encode_json(self, data: object) -> str:
+        """JSON for responses and WebSocket messages (shared subscription results once)."""
+        return self.encode_frame(data)
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        context = Context(
+            settings=self.settings,
+            viewer=None,
+            loaders=Loaders(enabled=self.loaders_enabled),
+            request=request,
+            response=response,
+            events=self.events,
+        )
+        if isinstance(request, Request):
+            try:
+                context.viewer = await authenticate(
+                    self.settings, request.headers.get("authorization")
+                )
+            except AuthError as exc:
+                context.auth_error = str(exc)
+        return context
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Sign the socket in with the connection_init token; close it with 4403 otherwise."""
+        try:
+            token = connection_token(context.connection_params)
+            context.viewer = await authenticate(self.settings, token)
+        except AuthError as exc:
+            log.info("WebSocket refused: %s", exc)
+            raise ConnectionRejectionError({"message": str(exc)}) from None
+        unset: UnsetType = UNSET
+        return unset
+
+
+async def healthz(_: Request) -> JSONResponse:
+    """The process is up."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(_: Request) -> JSONResponse:
+    """The database answers and its migrations are current."""
+    status = await database_status()
+    return JSONResponse(status, status_code=200 if status["status"] == "ready" else 503)
+
+
+def create_app(settings: Settings | None = None, **graphql_options: Any) -> Starlette:
+    """Build the ASGI app from settings (read from the environment when not given)."""
+    settings = settings or Settings.from_env()
+    logging.basicConfig(level=settings.log_level)
+    graphql = CarepayGraphQL(settings, **graphql_options)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await init_db(settings.database_url)
+        status = await database_status()
+        if status["status"] != "ready":
+            log.error("database not ready: %s (run `carepay migrate`)", status)
+        scheduler = SchedulerLoop(settings)
+        if settings.scheduler_enabled:
+            scheduler.start()
+        await graphql.events.start()
+        try:
+            yield
+        finally:
+            await graphql.events.stop()
+            await scheduler.stop()
+            await close_db()
+
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        middleware=[
+            Middleware(OriginGuard, allowed=settings.allowed_origins),
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.allowed_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type"],
+                max_age=600,
+            ),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,162 @@
+"""The `carepay` command: serve, migrate, seed, token, export-schema, scheduler."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from settings import Settings
+
+if TYPE_CHECKING:
+    from resolvers.scheduler import RunReport
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        loop="uvloop",
+        http="httptools",
+        log_level=settings.log_level.lower(),
+        proxy_headers=False,
+        ws_per_message_deflate=settings.ws_compression,
+    )
+    return 0
+
+
+def _migrate(_: argparse.Namespace, settings: Settings) -> int:
+    from models.migrate import apply_migrations
+
+    applied = asyncio.run(apply_migrations(settings.database_url))
+    print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
+    return 0
+
+
+async def _seed(settings: Settings, if_empty: bool) -> str:
+    from adapters.clock import today
+    from models.db import close_db, init_db
+    from resolvers.demo import DemoAlreadySeeded, database_is_empty, seed_demo
+
+    await init_db(settings.database_url)
+    try:
+        if if_empty and not await database_is_empty():
+            return "demo data already present; nothing to do"
+        try:
+            summary = await seed_demo(today=today())
+        except DemoAlreadySeeded as exc:
+            raise SystemExit(f"carepay seed: {exc} (use --if-empty to skip quietly)") from None
+        return f"seeded demo data: {summary}"
+    finally:
+        await close_db()
+
+
+def _seed_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.demo:
+        print("nothing to seed: pass --demo", file=sys.stderr)
+        return 2
+    print(asyncio.run(_seed(settings, args.if_empty)))
+    return 0
+
+
+def _token(args: argparse.Namespace, settings: Settings) -> int:
+    from graph.auth import mint_token
+    from models.enums import Role
+
+    print(mint_token(settings, args.email, role=Role(args.role), hours=args.hours))
+    return 0
+
+
+def _export_schema(_: argparse.Namespace, settings: Settings) -> int:
+    from strawberry.printer import print_schema
+
+    from graph import build_schema
+
+    print(print_schema(build_schema(settings)))
+    return 0
+
+
+def _iso_time(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO time: {value!r}") from None
+    if parsed.tzinfo is None:
+        raise argparse.ArgumentTypeError("give a timezone, e.g. 2026-11-20T09:00:00+00:00")
+    return parsed
+
+
+async def _run_scheduler_once(settings: Settings, at: datetime) -> RunReport:
+    from adapters.clock import FixedClock, set_clock
+    from models.db import close_db, init_db
+    from resolvers.scheduler import run_once
+
+    set_clock(FixedClock(at))  # every stamp the jobs write reads "at"
+    await init_db(settings.database_url)
+    try:
+        return await run_once(at, settings=settings)
+    finally:
+        await close_db()
+
+
+def _scheduler_run_once(args: argparse.Namespace, settings: Settings) -> int:
+    logging.basicConfig(level=settings.log_level, stream=sys.stderr)
+    report = asyncio.run(_run_scheduler_once(settings, args.at))
+    print(report)
+    return 1 if report.errors else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(prog="carepay", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the API server (uvicorn)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(run=_serve)
+
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(run=_migrate)
+
+    seed = sub.add_parser("seed", help="load demo data")
+    seed.add_argument("--demo", action="store_true", help="the demo household")
+    seed.add_argument("--if-empty", action="store_true", help="only into an empty database")
+    seed.set_defaults(run=_seed_cmd)
+
+    token = sub.add_parser("token", help="mint a development bearer token")
+    token.add_argument("email")
+    token.add_argument("--role", choices=["member", "staff"], default="member")
+    token.add_argument("--hours", type=int, default=12)
+    token.set_defaults(run=_token)
+
+    sub.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(run=_export_schema)
+
+    scheduler = sub.add_parser(
+        "scheduler", help="scheduled jobs (ACH settlement, reconciler, reminders, autopay)"
+    )
+    jobs = scheduler.add_subparsers(dest="scheduler_command", required=True)
+    once = jobs.add_parser("run-once", help="run every job due at --at, then exit")
+    once.add_argument("--at", type=_iso_time, required=True, help="ISO time with a timezone")
+    once.set_defaults(run=_scheduler_run_once)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `carepay` console script."""
+    args = build_parser().parse_args(argv)
+    settings = Settings.from_env()
+    return int(args.run(args, settings))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

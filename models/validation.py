@@ -1,0 +1,116 @@
+"""Input checks of the payments domain: card-number detection, ABA routing, amounts."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from models.money import InvalidMoney, Money, minor_digits
+
+CARD_DIGITS = range(13, 20)
+# Digit groups (any script's decimal digits) joined by at most one space, dash or dot.
+_DIGIT_GROUP = re.compile(r"\d+")
+_SEPARATORS = frozenset(" -.")
+# The largest amount a single payment may carry, in minor units (a sanity bound, not policy).
+MAX_AMOUNT_MINOR = 10**12
+
+
+def luhn_valid(digits: str) -> bool:
+    """Whether a string of digits passes the Luhn (mod 10) check."""
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char)  # any Unicode decimal digit: full-width digits are digits too
+        if position % 2 == 1:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+def _digit_runs(text: str) -> list[tuple[list[str], int, int]]:
+    """Runs of digit groups that only single separators split, with where each run lies."""
+    runs: list[tuple[list[str], int, int]] = []
+    for match in _DIGIT_GROUP.finditer(text):
+        if runs:
+            groups, start, end = runs[-1]
+            gap = text[end : match.start()]
+            if len(gap) == 1 and gap in _SEPARATORS:
+                groups.append(match.group())
+                runs[-1] = (groups, start, match.end())
+                continue
+        runs.append(([match.group()], match.start(), match.end()))
+    return runs
+
+
+def _holds_card(groups: list[str]) -> bool:
+    for first in range(len(groups)):
+        digits = ""
+        for group in groups[first:]:
+            digits += group
+            if len(digits) > CARD_DIGITS.stop - 1:
+                break
+            if len(digits) in CARD_DIGITS and luhn_valid(digits):
+                return True
+    return False
+
+
+def looks_like_card_number(text: str) -> bool:
+    """Whether the text holds 13-19 digits, alone or in separated groups, that pass Luhn."""
+    return any(_holds_card(groups) for groups, _, _ in _digit_runs(text))
+
+
+def redact_card_numbers(text: str) -> str:
+    """The text with every card-number-like run of digits replaced."""
+    for groups, start, end in reversed(_digit_runs(text)):
+        if _holds_card(groups):
+            text = text[:start] + "[card number removed]" + text[end:]
+    return text
+
+
+# Issuer prefixes of the card networks (Visa, Mastercard, Amex, Discover, Diners, JCB,
+# UnionPay, Maestro), used where a field legitimately holds long digit strings.
+_CARD_PREFIX = re.compile(r"^(4|5[1-5]|2[2-7]|3[47]|3[0689]|6|35|62|5[06-9])")
+
+
+def looks_like_card_in_account_number(digits: str) -> bool:
+    """A bank account number that is a card number: Luhn-valid with a card network prefix."""
+    return len(digits) in CARD_DIGITS and bool(_CARD_PREFIX.match(digits)) and luhn_valid(digits)
+
+
+def aba_routing_valid(routing: str) -> bool:
+    """Whether a 9-digit ABA routing number passes its 3-7-1 checksum."""
+    if len(routing) != 9 or not routing.isascii() or not routing.isdigit():
+        return False
+    d = [int(c) for c in routing]
+    checksum = 3 * (d[0] + d[3] + d[6]) + 7 * (d[1] + d[4] + d[7]) + (d[2] + d[5] + d[8])
+    return checksum % 10 == 0 and routing != "000000000"
+
+
+def bank_account_number_valid(number: str) -> bool:
+    """Whether a US bank account number has a plausible shape (4 to 17 digits)."""
+    return number.isascii() and number.isdigit() and 4 <= len(number) <= 17
+
+
+class InvalidAmount(ValueError):
+    """An amount that cannot be paid: not positive, too precise, or absurdly large."""
+
+
+def parse_amount(amount: Decimal | str, currency: str) -> int:
+    """A positive amount in minor units, refusing more decimals than the currency has."""
+    try:
+        money = Money.parse(amount, currency)
+    except InvalidMoney:
+        # Our own words: the message must never echo what the client sent.
+        places = minor_digits(currency)
+        raise InvalidAmount(
+            f"the amount must be a number with at most {places} decimal places in {currency}"
+        ) from None
+    return check_amount(money.minor)
+
+
+def check_amount(minor: int) -> int:
+    """A positive amount in minor units within the sanity bound."""
+    if minor <= 0:
+        raise InvalidAmount("the amount must be greater than zero")
+    if minor > MAX_AMOUNT_MINOR:
+        raise InvalidAmount("the amount is larger than any payment we accept")
+    return minor
