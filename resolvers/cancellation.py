@@ -1,0 +1,88 @@
+"""Canceling an ACH payment that has not settled yet, which restores the amount due."""
+
+from __future__ import annotations
+
+from tortoise.transactions import in_transaction
+
+from adapters.processor import ProcessorUnavailable, get_processor
+from models.enums import PaymentErrorCode, PaymentKind, PaymentStatus
+from models.payments import Payment
+from resolvers import idempotency
+from resolvers.access import Viewer
+from resolvers.errors import Forbidden
+from resolvers.payment_errors import PaymentError
+from resolvers.payment_states import BillMove, transition
+
+OPERATION = "cancelPayment"
+
+
+def _not_cancelable(message: str) -> PaymentError:
+    return PaymentError(PaymentErrorCode.PAYMENT_NOT_CANCELABLE, message, ["paymentId"])
+
+
+async def cancel_payment(*, viewer: Viewer, payment_id: int, idempotency_key: str) -> Payment:
+    """Cancel a PROCESSING ACH payment before settlement, once per idempotency key."""
+    idempotency.check_key(idempotency_key)
+    payment = await Payment.get_or_none(id=payment_id)
+    if payment is None or not viewer.can_see(payment.account_id):
+        raise PaymentError(
+            PaymentErrorCode.PAYMENT_NOT_FOUND, "There is no such payment.", ["paymentId"]
+        )
+    if not (viewer.is_staff or viewer.can_pay(payment.account_id)):
+        raise Forbidden("Your access to this account does not include its payments.")
+    member_id = viewer.member.id
+    request_hash = idempotency.fingerprint(OPERATION, {"payment": payment.id})
+    stored = await idempotency.existing(
+        member_id=member_id, key=idempotency_key, operation=OPERATION, request_hash=request_hash
+    )
+    if stored is not None:
+        return await _replay(payment.id)
+    if payment.status is not PaymentStatus.PROCESSING or payment.kind is not PaymentKind.ACH:
+        raise _not_cancelable("Only a bank (ACH) payment that is still processing can be canceled.")
+    try:
+        async with in_transaction() as conn:
+            record = await idempotency.claim(
+                conn,
+                member_id=member_id,
+                key=idempotency_key,
+                operation=OPERATION,
+                request_hash=request_hash,
+                response={"payment_id": payment.id},
+            )
+    except idempotency.KeyTaken:
+        return await _replay(payment.id)
+    try:
+        canceled = await get_processor().cancel(reference=str(payment.processor_reference))
+    except ProcessorUnavailable:
+        await idempotency.release(record.id)
+        raise PaymentError(
+            PaymentErrorCode.PROCESSOR_UNAVAILABLE,
+            "The payment processor did not answer. Try again shortly.",
+        ) from None
+    if not canceled:
+        await idempotency.release(record.id)
+        raise _not_cancelable("This payment has already settled and can no longer be canceled.")
+    moved = await transition(
+        payment,
+        expected=PaymentStatus.PROCESSING,
+        to=PaymentStatus.CANCELED,
+        bill=BillMove.RELEASE,
+        actor_id=member_id,
+        idempotency_record_id=record.id,
+    )
+    if moved is None:  # the settlement job saw the cancellation first and recorded it
+        async with in_transaction() as conn:
+            await idempotency.complete(conn, record.id, {"payment_id": payment.id})
+    return moved or await Payment.get(id=payment.id)
+
+
+async def _replay(payment_id: int) -> Payment:
+    payment = await Payment.get(id=payment_id)
+    if payment.status is PaymentStatus.PROCESSING:
+        raise PaymentError(
+            PaymentErrorCode.PAYMENT_IN_PROGRESS,
+            "A cancellation with this idempotency key is being processed.",
+            ["idempotencyKey"],
+            payment=payment,
+        )
+    return payment

@@ -1,0 +1,121 @@
+"""Member-scoped idempotency keys for money mutations (Stripe / IETF Idempotency-Key model).
+
+A key is claimed by inserting its record as the first write of the transaction that
+makes the change, so a concurrent duplicate blocks on the unique (member, key) index
+and then sees the claim. Refused requests roll their transaction back, claim included:
+only requests that changed something hold on to their key. Keys are kept 30 days.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+
+from adapters.clock import now
+from models.enums import IdempotencyStatus, PaymentErrorCode
+from models.records import IdempotencyRecord
+from models.validation import looks_like_card_number
+from resolvers.payment_errors import CARD_NUMBER_MESSAGE, PaymentError
+
+KEY_TTL = timedelta(days=30)
+MAX_KEY_LENGTH = 255
+KEY_FIELD = ["idempotencyKey"]
+
+
+class KeyTaken(Exception):
+    """The key is already claimed; raised inside the transaction so that it rolls back."""
+
+
+def check_key(key: str) -> str:
+    """The key if it is usable; PaymentError otherwise (never echoing it)."""
+    if not key.strip() or len(key) > MAX_KEY_LENGTH:
+        raise PaymentError(
+            PaymentErrorCode.INVALID_INPUT,
+            f"The idempotency key must be 1 to {MAX_KEY_LENGTH} characters.",
+            KEY_FIELD,
+        )
+    if looks_like_card_number(key):
+        raise PaymentError(
+            PaymentErrorCode.CARD_NUMBER_NOT_ACCEPTED, CARD_NUMBER_MESSAGE, KEY_FIELD
+        )
+    return key
+
+
+def fingerprint(operation: str, request: dict[str, Any]) -> str:
+    """A stable hash of what was asked, to tell a retry from a different request."""
+    canonical = json.dumps({"op": operation, **request}, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def claim(
+    conn: BaseDBAsyncClient,
+    *,
+    member_id: int,
+    key: str,
+    operation: str,
+    request_hash: str,
+    response: dict[str, Any],
+) -> IdempotencyRecord:
+    """Insert the key as in progress; KeyTaken if it already exists."""
+    stamp = now()
+    try:
+        return await IdempotencyRecord.create(
+            member_id=member_id,
+            key=key,
+            operation=operation,
+            request_hash=request_hash,
+            status=IdempotencyStatus.IN_PROGRESS,
+            response=response,
+            created_at=stamp,
+            expires_at=stamp + KEY_TTL,
+            using_db=conn,
+        )
+    except IntegrityError:
+        raise KeyTaken from None
+
+
+async def existing(
+    *, member_id: int, key: str, operation: str, request_hash: str
+) -> dict[str, Any] | None:
+    """The stored response of a claimed key (None if the claim has since rolled back).
+
+    IDEMPOTENCY_KEY_REUSED if the key was claimed for a different request.
+    """
+    record = await IdempotencyRecord.get_or_none(member_id=member_id, key=key)
+    if record is None:
+        return None
+    if record.operation != operation or record.request_hash != request_hash:
+        raise PaymentError(
+            PaymentErrorCode.IDEMPOTENCY_KEY_REUSED,
+            "This idempotency key was already used for a different request.",
+            KEY_FIELD,
+        )
+    return dict(record.response or {})
+
+
+async def complete(conn: BaseDBAsyncClient, record_id: int, response: dict[str, Any]) -> None:
+    """Store the final response of a claimed key, in the transaction that produced it."""
+    await (
+        IdempotencyRecord.filter(id=record_id)
+        .using_db(conn)
+        .update(status=IdempotencyStatus.COMPLETED, response=response)
+    )
+
+
+async def release(record_id: int) -> None:
+    """Forget a claim whose request turned out to change nothing."""
+    await IdempotencyRecord.filter(id=record_id, status=IdempotencyStatus.IN_PROGRESS).delete()
+
+
+async def purge_expired(*, before: datetime) -> int:
+    """Delete keys that expired before the given time; returns how many.
+
+    A key still IN_PROGRESS that old belongs to a request that died; its payment was
+    finished by the reconciler long ago (replays read the payment, not this status).
+    """
+    return await IdempotencyRecord.filter(expires_at__lt=before).delete()
