@@ -1,0 +1,133 @@
+"""graphql-transport-ws details Strawberry leaves to us: the connection token and keep-alive."""
+
+import asyncio
+import contextlib
+import json
+from collections import OrderedDict
+from typing import Any
+
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    SubscribeMessage,
+)
+
+from graph.cohorts import Cohorts, Key, cohort_key
+from graph.context import Context
+
+
+def connection_token(params: dict[str, Any]) -> str | None:
+    """The `authorization` value of a connection_init payload ("Bearer ..."), if any."""
+    for key in ("authorization", "Authorization"):
+        value = params.get(key)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+class KeepAliveHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """The protocol handler, plus keep-alive pings and cohorts.
+
+    Strawberry sends keep-alives only on the legacy graphql-ws protocol; idle
+    graphql-transport-ws sockets would otherwise be cut by proxies: a `ping` goes out
+    every `keep_alive_interval` once acknowledged. Live payment subscriptions that
+    would get the same frames as others join a cohort (graph/cohorts.py).
+    """
+
+    pinger: asyncio.Task[None] | None = None
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        await super().handle_connection_init(message)
+        if self.connection_acknowledged and self.pinger is None and self.view.keep_alive:
+            self.pinger = asyncio.create_task(self._ping(), name="carepay-ws-ping")
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        cohorts: Cohorts | None = getattr(self.view, "cohorts", None)
+        cap = self.max_subscriptions_per_connection
+        key = None
+        if (
+            cohorts is not None
+            and self.connection_acknowledged
+            and message["id"] not in self.operations
+            and (cap is None or len(self.operations) < cap)
+        ):
+            key = cohort_key(self.context, dict(message["payload"]))
+        if cohorts is None or key is None:
+            await super().handle_subscribe(message)  # also every refusal of the protocol
+            return
+        payload = message["payload"]
+        operation = Operation(
+            self,
+            message["id"],
+            payload["query"],
+            payload.get("variables"),
+            payload.get("operationName"),
+        )
+        operation.task = asyncio.create_task(self._member(cohorts, key, operation))
+        operation.task.add_done_callback(self._task_done)
+        self.operations[message["id"]] = operation
+
+    async def _member(
+        self, cohorts: Cohorts, key: Key, operation: Operation[Context, None]
+    ) -> None:
+        payload = {
+            "query": operation.query,
+            "variables": operation.variables,
+            "operationName": operation.operation_name,
+        }
+        with cohorts.joined(key, self.context, payload, operation.id) as member:
+            while True:
+                message = await member.queue.get()
+                await operation.send_operation_message(message)  # type: ignore[arg-type]
+                if message["type"] != "next":
+                    return
+
+    async def _ping(self) -> None:
+        interval = float(self.view.keep_alive_interval or 15)
+        with contextlib.suppress(Exception):
+            while True:
+                await asyncio.sleep(interval)
+                await self.send_message({"type": "ping"})
+
+    async def shutdown(self) -> None:
+        if self.pinger is not None:
+            self.pinger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.pinger
+        await super().shutdown()
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+class FrameEncoder:
+    """JSON for outgoing messages, encoding a result's data once for every subscriber sharing it.
+
+    Subscribers that share an event's execution (graph/shared_execution.py) get the very
+    same `data` object; its JSON is kept for the few most recent such objects (the
+    entry holds the object, so its id cannot be reused while cached).
+    """
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._encoded: OrderedDict[int, tuple[object, str]] = OrderedDict()
+
+    def __call__(self, message: object) -> str:
+        if not (isinstance(message, dict) and message.get("type") == "next"):
+            return _dumps(message)
+        payload = message.get("payload")
+        if not (isinstance(payload, dict) and payload.keys() == {"data"}):
+            return _dumps(message)
+        data = payload["data"]
+        cached = self._encoded.get(id(data))
+        if cached is None or cached[0] is not data:
+            cached = (data, _dumps(data))
+            self._encoded[id(data)] = cached
+            while len(self._encoded) > self._size:
+                self._encoded.popitem(last=False)
+        op_id = _dumps(message.get("id"))
+        return f'{{"id":{op_id},"type":"next","payload":{{"data":{cached[1]}}}}}'

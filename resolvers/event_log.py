@@ -1,0 +1,83 @@
+"""Reading the outbox: the newest id, stretches of rows as events, and event cursors.
+
+Outbox ids commit in id order (see resolvers/outbox.py), so once a reader sees id N
+every row up to N that will ever exist is visible too: reading `after < id <= N`
+gives a complete stretch.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+
+from adapters.broker import Event
+from models.records import OutboxEvent
+from resolvers.errors import InvalidInput
+
+_CURSOR_PREFIX = "outbox:"
+
+
+def event_cursor(event_id: int) -> str:
+    """The opaque cursor that resumes a subscription after this event."""
+    raw = f"{_CURSOR_PREFIX}{event_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def parse_event_cursor(cursor: str) -> int:
+    """The outbox id an event cursor points at; InvalidInput if it is not one of ours."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        raw = base64.urlsafe_b64decode(padded.encode()).decode()
+        if not raw.startswith(_CURSOR_PREFIX):
+            raise ValueError(raw)
+        event_id = int(raw.removeprefix(_CURSOR_PREFIX))
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidInput("`after` is not a valid event cursor") from None
+    if event_id < 0:
+        raise InvalidInput("`after` is not a valid event cursor")
+    return event_id
+
+
+def to_event(row: OutboxEvent) -> Event:
+    """An outbox row as a broker event."""
+    return Event(
+        id=int(row.id),
+        topic=row.topic,
+        type=row.type,
+        occurred_at=row.occurred_at,
+        account_id=row.account_id,
+        member_id=row.member_id,
+        payment_id=row.payment_id,
+        notification_id=row.notification_id,
+        payload=dict(row.payload or {}),
+    )
+
+
+async def last_id() -> int:
+    """The newest committed outbox id (0 when the outbox is empty)."""
+    rows = await OutboxEvent.all().order_by("-id").limit(1).values_list("id")
+    return int(rows[0][0]) if rows else 0
+
+
+async def read_after(
+    after: int,
+    *,
+    limit: int,
+    upto: int | None = None,
+    topic: str | None = None,
+    account_ids: Sequence[int] | None = None,
+    member_id: int | None = None,
+) -> list[Event]:
+    """Up to `limit` events with `after < id <= upto`, oldest first, optionally narrowed."""
+    query = OutboxEvent.filter(id__gt=after)
+    if upto is not None:
+        query = query.filter(id__lte=upto)
+    if topic is not None:
+        query = query.filter(topic=topic)
+    if account_ids is not None:
+        query = query.filter(account_id__in=list(account_ids))
+    if member_id is not None:
+        query = query.filter(member_id=member_id)
+    rows = await query.order_by("id").limit(limit)
+    return [to_event(row) for row in rows]

@@ -1,0 +1,139 @@
+"""Live events for subscribers: payment events, the staff feed and a member's reminders."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from adapters.broker import Broker, Event, InProcessBroker
+from adapters.redis_broker import RedisBroker
+from models.notifications import Notification
+from models.payments import Payment
+from models.records import OutboxEvent
+from resolvers.access import Viewer
+from resolvers.errors import Forbidden, NotFound
+from resolvers.event_log import parse_event_cursor
+from resolvers.event_stream import EventStream, Interest
+from resolvers.memo import Memo, Shared
+from resolvers.pagination import BY_ID
+from resolvers.relay import Relay
+from settings import Settings
+
+PAYMENTS_TOPIC = "payments"
+NOTIFICATIONS_TOPIC = "notifications"
+
+
+# Keyed by (event id, row id): a payment seen by a later event is loaded afresh.
+async def _payment(key: tuple[int, int]) -> Payment | None:
+    return await Payment.get_or_none(id=key[1])
+
+
+async def _notification(key: tuple[int, int]) -> Notification | None:
+    return await Notification.get_or_none(id=key[1])
+
+
+class EventHub:
+    """One process's broker, relay and shared lookups for every subscriber it serves."""
+
+    def __init__(self, broker: Broker, *, queue_size: int, relay_interval: float) -> None:
+        self.broker = broker
+        self.stream = EventStream(broker, queue_size=queue_size)
+        self.relay = Relay(broker, interval=relay_interval)
+        # Loaded once per worker when an event reaches many subscribers at the same time.
+        self.payments: Memo[tuple[int, int], Payment | None] = Memo(_payment, size=1024)
+        self.notifications: Memo[tuple[int, int], Notification | None] = Memo(
+            _notification, size=1024
+        )
+        # Whatever the API layer computes once per event for subscribers that would get
+        # the same answer (graph/shared_execution.py keys it).
+        self.shared: Shared[tuple[object, ...], object] = Shared(size=1024)
+
+    async def start(self) -> None:
+        """Connect the broker and start relaying."""
+        await self.broker.start()
+        self.relay.start()
+
+    async def stop(self) -> None:
+        """Stop relaying and disconnect."""
+        await self.relay.stop()
+        await self.broker.close()
+
+
+def hub_for(settings: Settings) -> EventHub:
+    """The hub the settings ask for: Redis when CAREPAY_REDIS_URL is set, else in-process."""
+    broker: Broker
+    if settings.redis_url:
+        broker = RedisBroker(settings.redis_url, prefix=settings.redis_prefix)
+    else:
+        broker = InProcessBroker()
+    return EventHub(
+        broker,
+        queue_size=settings.subscription_queue_size,
+        relay_interval=settings.relay_interval_ms / 1000,
+    )
+
+
+def _after(cursor: str | None) -> int | None:
+    return None if cursor is None else parse_event_cursor(cursor)
+
+
+async def payment_events(
+    hub: EventHub, viewer: Viewer, *, account_id: int | None, after: str | None
+) -> AsyncIterator[Event]:
+    """Events of payments on accounts the viewer may see (one account if given)."""
+    if account_id is not None and not viewer.can_see(account_id):
+        raise NotFound("account")
+    reader = None if viewer.is_staff else viewer.member.id
+    interest = Interest(PAYMENTS_TOPIC, account_id=account_id, reader_id=reader)
+    return hub.stream.follow(interest, after=_after(after))
+
+
+async def payment_status_feed(
+    hub: EventHub, viewer: Viewer, *, after: str | None
+) -> AsyncIterator[Event]:
+    """Every account's payment events, for billing-office dashboards (staff only)."""
+    if not viewer.is_staff:
+        raise Forbidden("paymentStatusFeed is for billing-office staff")
+    return hub.stream.follow(Interest(PAYMENTS_TOPIC), after=_after(after))
+
+
+async def reminders(
+    hub: EventHub, viewer: Viewer, *, after: str | None
+) -> AsyncIterator[Notification]:
+    """The viewer's own new notifications; `after` is a notification's cursor."""
+    start = None if after is None else await _outbox_id_of_notification(viewer, after)
+    interest = Interest(NOTIFICATIONS_TOPIC, member_id=viewer.member.id)
+    return _notifications(hub, hub.stream.follow(interest, after=start))
+
+
+async def _notifications(
+    hub: EventHub, events: AsyncIterator[Event]
+) -> AsyncIterator[Notification]:
+    async for event in events:
+        if event.notification_id is None:
+            continue
+        notification = await hub.notifications.get((event.id, event.notification_id))
+        if notification is not None:
+            yield notification
+
+
+async def _outbox_id_of_notification(viewer: Viewer, cursor: str) -> int:
+    """Where in the outbox the notification a cursor points at was announced."""
+    _, notification_id = BY_ID.decode(cursor)
+    ids = (
+        await OutboxEvent.filter(
+            topic=NOTIFICATIONS_TOPIC,
+            member_id=viewer.member.id,
+            notification_id__lte=notification_id,
+        )
+        .order_by("-notification_id", "-id")
+        .limit(1)
+        .values_list("id")
+    )
+    return int(ids[0][0]) if ids else 0
+
+
+async def payment_of(hub: EventHub, event: Event) -> Payment | None:
+    """The payment an event is about (shared by every subscriber of this worker)."""
+    if event.payment_id is None:
+        return None
+    return await hub.payments.get((event.id, event.payment_id))
