@@ -1,0 +1,248 @@
+"""The autopay charge job: each enrollment's bill charged once per cycle, across workers.
+
+1. Claim: one transaction that begins by writing the enrollment row (its row lock on
+   PostgreSQL, the write lock on SQLite, so claims for an enrollment are serial)
+   inserts the AutopayCharge row, unique on (enrollment, bill, cycle date): CLAIMED
+   with the amount to charge, or SKIPPED with the reason.
+2. Charge: `pay_bill` as the enrolled member, with the idempotency key
+   autopay:<enrollment>:<bill>:<cycle date>, outside any transaction.
+3. Record: a guarded CLAIMED -> CHARGED/FAILED/SKIPPED update; only one worker applies it.
+A crash leaves a CLAIMED row; every run resumes those first with the same key, so
+the payment is made at most once. A SKIPPED cycle is looked at again on later runs
+in its window (the card was replaced, the hold lifted).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable
+from datetime import date, datetime
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from adapters.clock import now
+from models import AutopayCharge, AutopayEnrollment, Bill, IdempotencyRecord, Member, Payment
+from models.enums import (
+    AutopayChargeStatus,
+    AutopaySkipReason,
+    AutopayStatus,
+    PaymentErrorCode,
+    PaymentSource,
+    PaymentStatus,
+    Role,
+)
+from resolvers import autopay_notices
+from resolvers.access import load_viewer
+from resolvers.autopay_plan import PlannedCharge, due_now, enrollments_due
+from resolvers.autopay_report import AutopayReport
+from resolvers.errors import Forbidden
+from resolvers.outbox import audit
+from resolvers.payment_errors import PaymentError
+from resolvers.payments import pay_bill
+
+log = logging.getLogger(__name__)
+MAX_FAILURES = 3
+BATCH = 500
+_ACTIVE_CLAIMS = (AutopayChargeStatus.CLAIMED, AutopayChargeStatus.CHARGED)
+_STILL_RUNNING = frozenset({PaymentErrorCode.PAYMENT_IN_PROGRESS})
+_REFUSALS = {
+    PaymentErrorCode.BILL_NOT_FOUND: AutopaySkipReason.NO_PAYING_ACCESS,  # access revoked
+    PaymentErrorCode.AMOUNT_EXCEEDS_BALANCE: AutopaySkipReason.BALANCE_CHANGED,
+    PaymentErrorCode.PAYMENT_METHOD_NOT_FOUND: AutopaySkipReason.PAYMENT_METHOD_REMOVED,
+    PaymentErrorCode.PAYMENT_METHOD_EXPIRED: AutopaySkipReason.PAYMENT_METHOD_EXPIRED,
+}
+
+
+def idempotency_key(enrollment_id: int, bill_id: int, cycle: date) -> str:
+    """The key autopay pays a bill's cycle with: the same on every worker and every retry."""
+    return f"autopay:{enrollment_id}:{bill_id}:{cycle.isoformat()}"
+
+
+async def run_autopay(at: datetime) -> AutopayReport:
+    """Finish claims left open, then charge (or skip) every cycle due on `at`'s date."""
+    report = AutopayReport()
+    for charge in await AutopayCharge.filter(status=AutopayChargeStatus.CLAIMED).limit(BATCH):
+        await _isolated(settle(charge, report), report, charge.id)
+    for enrollment in await enrollments_due(at.date()):
+        for run in await due_now(enrollment, at.date()):
+            claimed = await claim(enrollment, run, report)
+            if claimed is not None:
+                await _isolated(settle(claimed, report), report, claimed.id)
+    log.info("%s", report)
+    return report
+
+
+async def _isolated(work: Awaitable[None], report: AutopayReport, charge_id: int) -> None:
+    """One charge's unexpected failure is logged and left CLAIMED for the next run."""
+    try:
+        await work
+    except Exception:
+        log.exception("autopay charge %s failed unexpectedly; the next run resumes it", charge_id)
+        report.errors.append(charge_id)
+
+
+async def claim(
+    enrollment: AutopayEnrollment, run: PlannedCharge, report: AutopayReport
+) -> AutopayCharge | None:
+    """Record this cycle's decision once; the CLAIMED row to charge, or None."""
+    status = AutopayChargeStatus.SKIPPED if run.skip_reason else AutopayChargeStatus.CLAIMED
+    reason = run.skip_reason.value if run.skip_reason else None
+    stamp = now()
+    try:
+        async with in_transaction() as conn:
+            locked = (
+                await AutopayEnrollment.filter(id=enrollment.id, status=AutopayStatus.ACTIVE)
+                .using_db(conn)
+                .update(consecutive_failures=F("consecutive_failures"))
+            )
+            if locked != 1:
+                return None  # canceled or suspended since we read it
+            rows = await AutopayCharge.filter(
+                enrollment_id=enrollment.id, bill_id=run.bill.id
+            ).using_db(conn)
+            if any(r.status in _ACTIVE_CLAIMS for r in rows) or any(
+                r.cycle_date == run.cycle_date and r.status is not AutopayChargeStatus.SKIPPED
+                for r in rows
+            ):
+                return None  # charged (maybe under an earlier cycle date) or being charged
+            mine = next((r for r in rows if r.cycle_date == run.cycle_date), None)
+            values = {"status": status, "amount": run.amount, "skip_reason": reason}
+            if mine is None:
+                charge = await AutopayCharge.create(
+                    enrollment_id=enrollment.id,
+                    bill_id=run.bill.id,
+                    cycle_date=run.cycle_date,
+                    created_at=stamp,
+                    updated_at=stamp,
+                    using_db=conn,
+                    **values,
+                )
+            elif mine.skip_reason == reason:
+                return None  # skipped before, for the same reason
+            else:
+                await (
+                    AutopayCharge.filter(id=mine.id, status=AutopayChargeStatus.SKIPPED)
+                    .using_db(conn)
+                    .update(updated_at=stamp, **values)
+                )
+                charge = mine
+                charge.status, charge.amount, charge.skip_reason = status, run.amount, reason
+    except IntegrityError:
+        return None  # another worker inserted this cycle's row first
+    if status is AutopayChargeStatus.SKIPPED:
+        log.info("autopay %s skips bill %s: %s", enrollment.id, run.bill.id, reason)
+        report.skipped.append(charge.id)
+        return None
+    return charge
+
+
+async def settle(charge: AutopayCharge, report: AutopayReport) -> None:
+    """Pay a CLAIMED cycle (or replay its payment) and record the outcome once."""
+    enrollment = await AutopayEnrollment.get(id=charge.enrollment_id)
+    key = idempotency_key(enrollment.id, charge.bill_id, charge.cycle_date)
+    if enrollment.status is not AutopayStatus.ACTIVE and not await _key_used(enrollment, key):
+        inactive = AutopaySkipReason(f"ENROLLMENT_{enrollment.status.value}")
+        await _finish(charge, AutopayChargeStatus.SKIPPED, report, reason=inactive.value)
+        return
+    member = await Member.get(id=enrollment.member_id)
+    viewer = await load_viewer(member.email, Role.MEMBER.value)
+    assert viewer is not None
+    try:
+        payment = await pay_bill(
+            viewer=viewer,
+            bill_id=charge.bill_id,
+            amount=charge.amount,
+            method_id=enrollment.method_id,
+            idempotency_key=key,
+            source=PaymentSource.AUTOPAY,
+        )
+    except Forbidden:
+        no_access = AutopaySkipReason.NO_PAYING_ACCESS.value
+        await _finish(charge, AutopayChargeStatus.SKIPPED, report, reason=no_access)
+    except PaymentError as error:
+        await _refused_or_failed(charge, enrollment, error, report)
+    else:
+        await _finish(charge, AutopayChargeStatus.CHARGED, report, payment=payment)
+
+
+async def _key_used(enrollment: AutopayEnrollment, key: str) -> bool:
+    return await IdempotencyRecord.filter(member_id=enrollment.member_id, key=key).exists()
+
+
+async def _refused_or_failed(
+    charge: AutopayCharge, enrollment: AutopayEnrollment, error: PaymentError, report: AutopayReport
+) -> None:
+    if error.payment is not None and error.payment.status is PaymentStatus.FAILED:
+        await _finish(
+            charge, AutopayChargeStatus.FAILED, report, payment=error.payment, reason=error.code
+        )
+    elif error.code in _STILL_RUNNING or error.payment is not None:
+        report.in_progress.append(charge.id)  # the payment's own outcome is still to come
+    elif error.code is PaymentErrorCode.BILL_NOT_PAYABLE:
+        bill = await Bill.get(id=charge.bill_id)
+        voided = bill.voided_at is not None
+        why = AutopaySkipReason.BILL_VOIDED if voided else AutopaySkipReason.NOTHING_DUE
+        await _finish(charge, AutopayChargeStatus.SKIPPED, report, reason=why.value)
+    elif error.code in _REFUSALS:
+        await _finish(charge, AutopayChargeStatus.SKIPPED, report, reason=_REFUSALS[error.code])
+    else:
+        log.error("autopay charge %s refused: %s %s", charge.id, error.code, error.message)
+        report.errors.append(charge.id)
+
+
+async def _finish(
+    charge: AutopayCharge,
+    to: AutopayChargeStatus,
+    report: AutopayReport,
+    *,
+    payment: Payment | None = None,
+    reason: str | None = None,
+) -> None:
+    """Move the charge out of CLAIMED; whoever moves it updates the enrollment and notifies."""
+    async with in_transaction() as conn:
+        moved = (
+            await AutopayCharge.filter(id=charge.id, status=AutopayChargeStatus.CLAIMED)
+            .using_db(conn)
+            .update(
+                status=to,
+                payment_id=payment.id if payment else None,
+                skip_reason=reason,
+                updated_at=now(),
+            )
+        )
+        if moved != 1:
+            return  # another worker recorded it
+        enrollment = AutopayEnrollment.filter(id=charge.enrollment_id)
+        if to is AutopayChargeStatus.CHARGED:
+            await enrollment.using_db(conn).update(consecutive_failures=0)
+        elif to is AutopayChargeStatus.FAILED:
+            await enrollment.using_db(conn).update(
+                consecutive_failures=F("consecutive_failures") + 1
+            )
+            failures = (await enrollment.using_db(conn).get()).consecutive_failures
+            suspended = failures >= MAX_FAILURES and (
+                await enrollment.filter(status=AutopayStatus.ACTIVE)
+                .using_db(conn)
+                .update(status=AutopayStatus.SUSPENDED, updated_at=now())
+                == 1
+            )
+            await autopay_notices.failed(
+                conn,
+                charge,
+                reason=reason or "",
+                payment_id=payment.id if payment else None,
+                suspended=suspended,
+            )
+            if suspended:
+                report.suspended.append(charge.enrollment_id)
+        await audit(
+            action=f"autopay.{to.value.lower()}",
+            entity_type="autopay_charge",
+            entity_id=charge.id,
+            actor_id=None,
+            data={"payment_id": payment.id if payment else None, "reason": reason},
+            using_db=conn,
+        )
+    report.outcome(to).append(charge.id)

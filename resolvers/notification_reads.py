@@ -1,0 +1,61 @@
+"""Marking the viewer's notifications read: some by id, or all of them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tortoise.transactions import in_transaction
+
+from adapters.clock import now
+from models import Notification
+from models.enums import NotificationErrorCode
+from resolvers.access import Viewer
+from resolvers.errors import DomainError
+
+
+class NotificationError(DomainError):
+    """A notifications mutation refused."""
+
+    code: NotificationErrorCode
+
+    def __init__(self, code: NotificationErrorCode, message: str, field: list[str] | None = None):
+        super().__init__(code, message, field)
+
+
+@dataclass(frozen=True)
+class Marked:
+    """How many notifications this call marked read, and how many are still unread."""
+
+    marked: int
+    unread: int
+
+
+async def mark_notifications_read(
+    *, viewer: Viewer, ids: Sequence[int] | None = None, all: bool = False
+) -> Marked:
+    """Mark the given notifications (or all) read; refused unless every id is the viewer's."""
+    if (ids is None) == (not all):
+        raise NotificationError(
+            NotificationErrorCode.INVALID_INPUT, "Give either `ids` or `all: true`.", ["ids"]
+        )
+    mine = Notification.filter(member_id=viewer.member.id)
+    async with in_transaction() as conn:
+        if ids is None:
+            marked = await mine.filter(read_at__isnull=True).using_db(conn).update(read_at=now())
+        else:
+            wanted = set(ids)
+            # The write first, then the check: a refusal rolls it back.
+            marked = (
+                await mine.filter(id__in=list(wanted), read_at__isnull=True)
+                .using_db(conn)
+                .update(read_at=now())
+            )
+            if await mine.filter(id__in=list(wanted)).using_db(conn).count() != len(wanted):
+                raise NotificationError(
+                    NotificationErrorCode.NOTIFICATION_NOT_FOUND,
+                    "There is no such notification.",
+                    ["ids"],
+                )
+        unread = await mine.filter(read_at__isnull=True).using_db(conn).count()
+    return Marked(marked=marked, unread=unread)
