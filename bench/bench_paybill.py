@@ -1,0 +1,281 @@
+"""payBill mutations/s next to `viewer { id }` queries/s, one uvicorn worker, SQLite and PostgreSQL.
+
+    .venv/bin/python -m bench.bench_paybill [--seconds 10] [--connections 16] [--clients 2]
+
+For each database (a fresh SQLite file, and a PostgreSQL database created for the run
+and dropped after) the run seeds 32 members, each with a bill and a saved card, starts
+`carepay serve --workers 1` (uvloop, httptools), and drives it from separate OS
+processes over keep-alive HTTP/1.1 connections: `viewer { id }` for N seconds, then
+payBill (1.00 on the member's bill, a new idempotency key per request), alternating
+twice. Every answer is checked (no errors, payment SUCCEEDED), and afterwards the
+database must hold exactly one payment and one processor charge per successful
+request, with every bill's ledger exact to the cent. Prints one table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+MEMBERS = 32
+VIEWER = json.dumps({"query": "query { viewer { id } }"}).encode()
+PAY = (
+    "mutation($input: PayBillInput!) { payBill(input: $input) "
+    "{ payment { id status } errors { code } } }"
+)
+
+
+@dataclass(frozen=True)
+class Member:
+    """What a client needs to act as one seeded member."""
+
+    token: str
+    bill_id: str
+    method_id: str
+
+
+@dataclass(frozen=True)
+class Load:
+    """One client process's share of a measurement."""
+
+    port: int
+    kind: str  # "viewer" or "pay"
+    members: tuple[Member, ...]
+    seconds: float
+    connections: int
+    tag: str
+
+
+def _request(load: Load, member: Member, body: bytes) -> bytes:
+    head = (
+        f"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1:{load.port}\r\n"
+        f"Content-Type: application/json\r\nAuthorization: Bearer {member.token}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def _pay_body(member: Member, key: str) -> bytes:
+    variables = {
+        "input": {
+            "billId": member.bill_id,
+            "amount": "1.00",
+            "paymentMethodId": member.method_id,
+            "idempotencyKey": key,
+        }
+    }
+    return json.dumps({"query": PAY, "variables": variables}).encode()
+
+
+async def _connection(load: Load, index: int, stop: float) -> int:
+    """One keep-alive connection sending requests back to back; returns how many succeeded."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", load.port)
+    done = 0
+    try:
+        while time.monotonic() < stop:
+            member = load.members[(index + done) % len(load.members)]
+            if load.kind == "viewer":
+                body = VIEWER
+            else:
+                body = _pay_body(member, f"{load.tag}-{index}-{done}")
+            writer.write(_request(load, member, body))
+            status = await reader.readline()
+            length = 0
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            answer = json.loads(await reader.readexactly(length))
+            if b" 200 " not in status or "errors" in answer:
+                raise RuntimeError(f"bad answer: {status!r} {answer}")
+            if load.kind == "pay":
+                result = answer["data"]["payBill"]
+                if result["errors"] or result["payment"]["status"] != "SUCCEEDED":
+                    raise RuntimeError(f"payment failed: {result}")
+            done += 1
+    finally:
+        writer.close()
+    return done
+
+
+def _drive(load: Load) -> int:
+    async def run() -> int:
+        stop = time.monotonic() + load.seconds
+        counts = await asyncio.gather(
+            *(_connection(load, i, stop) for i in range(load.connections))
+        )
+        return sum(counts)
+
+    return asyncio.run(run())
+
+
+def _measure(pool: multiprocessing.pool.Pool, load: Load, clients: int) -> int:
+    """How many requests the client processes completed in `load.seconds`."""
+    share = max(1, load.connections // clients)
+    loads = [
+        Load(load.port, load.kind, load.members, load.seconds, share, f"{load.tag}c{n}")
+        for n in range(clients)
+    ]
+    return sum(pool.map(_drive, loads))
+
+
+@contextlib.asynccontextmanager
+async def _database(database_url: str) -> AsyncIterator[None]:
+    """The database, open in this task only (the bench opens several in one process)."""
+    from tortoise import Tortoise
+    from tortoise.backends.base.executor import EXECUTOR_CACHE
+
+    from models.db import tortoise_config
+
+    await Tortoise.init(config=tortoise_config(database_url))
+    try:
+        yield
+    finally:
+        await Tortoise.close_connections()
+        await Tortoise._reset_apps()
+        EXECUTOR_CACHE.clear()  # statements compiled for this dialect must not leak to the next
+
+
+async def _seed(database_url: str) -> list[Member]:
+    from graph.auth import mint_token
+    from graph.ids import to_global_id
+    from models.migrate import apply_migrations
+    from settings import Settings
+    from tests import factories
+    from tests.e2e.server import SECRET
+
+    settings = Settings.from_env({"CAREPAY_SECRET_KEY": SECRET})
+    await apply_migrations(database_url)
+    members = []
+    async with _database(database_url):
+        for n in range(MEMBERS):
+            email = f"bench{n}@example.org"
+            person = await factories.member(email)
+            bill = await factories.bill(await factories.account(person), due=10**10)
+            card = await factories.card(person)
+            members.append(
+                Member(
+                    token=mint_token(settings, email, hours=2),
+                    bill_id=to_global_id("Bill", bill.id),
+                    method_id=to_global_id("PaymentMethod", card.id),
+                )
+            )
+    return members
+
+
+async def _verify(database_url: str, paid_requests: int) -> str:
+    from models import Bill, Payment, SandboxCharge
+
+    async with _database(database_url):
+        payments = await Payment.all().count()
+        charges = await SandboxCharge.all().count()
+        bills = await Bill.all()
+        paid = sum(b.amount_paid for b in bills)
+        exact = all(
+            b.amount_due == b.patient_responsibility - b.amount_paid and b.amount_pending == 0
+            for b in bills
+        )
+    ok = payments == charges == paid_requests and paid == 100 * paid_requests and exact
+    if not ok:
+        raise SystemExit(f"ledger check failed: {payments=} {charges=} {paid=} {paid_requests=}")
+    return f"{payments} payments = {charges} processor charges, ledger exact"
+
+
+async def _postgres_database() -> tuple[str, str]:
+    import asyncpg
+
+    from tests.services import POSTGRES_URL
+
+    name = f"carepay_bench_{os.getpid()}"
+    conn = await asyncpg.connect(f"{POSTGRES_URL}/postgres")
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return f"{POSTGRES_URL}/{name}", name
+
+
+async def _drop_postgres(name: str) -> None:
+    import asyncpg
+
+    from tests.services import POSTGRES_URL
+
+    conn = await asyncpg.connect(f"{POSTGRES_URL}/postgres")
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def _run_backend(database_url: str, args: argparse.Namespace) -> dict[str, object]:
+    from tests.e2e.server import ServerProcess
+
+    members = tuple(asyncio.run(_seed(database_url)))
+    rates: dict[str, list[float]] = {"viewer": [], "pay": []}
+    paid = 0
+    with (
+        ServerProcess(database_url, workers=1, migrate=False) as server,
+        multiprocessing.get_context("spawn").Pool(args.clients) as pool,
+    ):
+        plan = [("warm", 2.0)] + [(f"r{n}", args.seconds) for n in range(args.rounds)]
+        for tag, seconds in plan:
+            for kind in ("viewer", "pay"):
+                load = Load(server.port, kind, members, seconds, args.connections, f"{tag}{kind}")
+                done = _measure(pool, load, args.clients)
+                paid += done if kind == "pay" else 0
+                if tag != "warm":
+                    rates[kind].append(done / seconds)
+        if "Traceback" in server.log():
+            raise SystemExit(server.log()[-4000:])
+    return {
+        "viewer": statistics.mean(rates["viewer"]),
+        "pay": statistics.mean(rates["pay"]),
+        "check": asyncio.run(_verify(database_url, paid)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--clients", type=int, default=2, help="client OS processes")
+    parser.add_argument("--skip-postgres", action="store_true")
+    args = parser.parse_args()
+
+    results: dict[str, dict[str, object]] = {}
+    sqlite_url = f"sqlite://{Path(tempfile.mkdtemp(prefix='carepay-bench-')) / 'bench.sqlite3'}"
+    results["SQLite"] = _run_backend(sqlite_url, args)
+    if not args.skip_postgres:
+        url, name = asyncio.run(_postgres_database())
+        try:
+            results["PostgreSQL"] = _run_backend(url, args)
+        finally:
+            asyncio.run(_drop_postgres(name))
+
+    per_client = args.connections // args.clients
+    print(
+        f"one uvicorn worker; {args.clients} client processes x {per_client} keep-alive "
+        f"connections; mean of {args.rounds} x {args.seconds:g}s per figure"
+    )
+    print(f"{'database':12s} {'viewer{id}/s':>13s} {'payBill/s':>10s} {'ratio':>6s}  check")
+    for backend, figures in results.items():
+        viewer, pay = float(str(figures["viewer"])), float(str(figures["pay"]))
+        print(f"{backend:12s} {viewer:13.0f} {pay:10.0f} {pay / viewer:6.2f}  {figures['check']}")
+
+
+if __name__ == "__main__":
+    main()
