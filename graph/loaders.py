@@ -10,6 +10,7 @@ from models import (
     Bill,
     BillingAccount,
     BillLineItem,
+    Member,
     Payment,
     PaymentMethod,
 )
@@ -17,6 +18,7 @@ from resolvers.accounts import Balance, accounts_by_ids, balances_for_accounts
 from resolvers.autopay import autopay_for_accounts
 from resolvers.bills import AccountBillsKey, bills_by_ids, bills_for_accounts, line_items_for_bills
 from resolvers.history import payments_by_ids, payments_for_bills
+from resolvers.members import members_by_ids
 from resolvers.methods import methods_by_ids
 from resolvers.pagination import Page
 
@@ -38,6 +40,7 @@ class Loaders:
     payments_of_bill: DataLoader[int, list[Payment]] = field(init=False)
     payment: DataLoader[int, Payment | None] = field(init=False)
     method: DataLoader[int, PaymentMethod | None] = field(init=False)
+    member: DataLoader[int, Member | None] = field(init=False)
     autopay: DataLoader[int, AutopayEnrollment | None] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -50,4 +53,5 @@ class Loaders:
         self.payments_of_bill = _loader(payments_for_bills, on)
         self.payment = _loader(payments_by_ids, on)
         self.method = _loader(methods_by_ids, on)
+        self.member = _loader(members_by_ids, on)
         self.autopay = _loader(autopay_for_accounts, on)

@@ -1,5 +1,6 @@
 """The Query root: thin fields that decode IDs and call one resolver each."""
 
+import datetime
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,7 +17,7 @@ from graph.types.method import PaymentMethod
 from graph.types.notification import Notification
 from graph.types.payment import Payment
 from graph.types.viewer import Viewer
-from resolvers import accounts, autopay, bills, history, methods, notifications
+from resolvers import accounts, autopay, bills, events, history, methods, notifications
 from resolvers.access import Viewer as ViewerScope
 from resolvers.errors import NotFound
 
@@ -97,6 +98,19 @@ class Query:
         flt = (filter or PaymentFilterInput()).to_query()
         page = await history.list_payments(viewer, flt, first=first, after=after)
         return Connection.of(page, lambda p: Payment(model=p))
+
+    @strawberry.field(
+        description=(
+            "Where payment events stand: the cursor after the newest event that occurred "
+            "before `occurredBefore` (by default, after the newest of all). Pass it as `after` "
+            "to `paymentStatusFeed` or `paymentEvents` to receive every event since then."
+        )
+    )
+    async def payment_event_cursor(
+        self, info: Info, occurred_before: datetime.datetime | None = None
+    ) -> str:
+        info.context.require_viewer()
+        return await events.payment_event_cursor(occurred_before=occurred_before)
 
     @strawberry.field(description="The autopay enrollment of an account, if any.")
     async def autopay(self, info: Info, account_id: strawberry.ID) -> AutopayEnrollment | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Sequence
+from datetime import datetime
 
 from adapters.broker import Event
 from models.records import OutboxEvent
@@ -57,6 +58,15 @@ def to_event(row: OutboxEvent) -> Event:
 async def last_id() -> int:
     """The newest committed outbox id (0 when the outbox is empty)."""
     rows = await OutboxEvent.all().order_by("-id").limit(1).values_list("id")
+    return int(rows[0][0]) if rows else 0
+
+
+async def last_id_before(at: datetime) -> int:
+    """The id of the newest event that occurred before `at` (0 when there is none)."""
+    # Scans back from the newest row: as many rows as occurred since `at`.
+    rows = (
+        await OutboxEvent.filter(occurred_at__lt=at).order_by("-id").limit(1).values_list("id")
+    )
     return int(rows[0][0]) if rows else 0
 
 

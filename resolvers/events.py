@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 from adapters.broker import Broker, Event, InProcessBroker
 from adapters.redis_broker import RedisBroker
@@ -11,7 +12,7 @@ from models.payments import Payment
 from models.records import OutboxEvent
 from resolvers.access import Viewer
 from resolvers.errors import Forbidden, NotFound
-from resolvers.event_log import parse_event_cursor
+from resolvers.event_log import event_cursor, last_id, last_id_before, parse_event_cursor
 from resolvers.event_stream import EventStream, Interest
 from resolvers.memo import Memo, Shared
 from resolvers.pagination import BY_ID
@@ -74,6 +75,15 @@ def hub_for(settings: Settings) -> EventHub:
 
 def _after(cursor: str | None) -> int | None:
     return None if cursor is None else parse_event_cursor(cursor)
+
+
+async def payment_event_cursor(*, occurred_before: datetime | None) -> str:
+    """A cursor after the newest event that occurred before a time (or after the newest of all)."""
+    if occurred_before is None:
+        return event_cursor(await last_id())
+    if occurred_before.tzinfo is None:
+        occurred_before = occurred_before.replace(tzinfo=UTC)  # times without a zone are UTC
+    return event_cursor(await last_id_before(occurred_before))
 
 
 async def payment_events(

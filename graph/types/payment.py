@@ -9,6 +9,7 @@ from graph.context import Info
 from graph.types.account import BillingAccount
 from graph.types.bill import Bill
 from graph.types.common import Money, Node, PaymentKind, PaymentSource, PaymentStatus, present
+from graph.types.member import Member
 from graph.types.method import PaymentMethod
 
 
@@ -49,6 +50,10 @@ class Payment(Node):
         return BillingAccount(
             model=present(await info.context.loaders.account.load(self.model.account_id))
         )
+
+    @strawberry.field(description="The member who made the payment.")
+    async def member(self, info: Info) -> Member:
+        return Member(model=present(await info.context.loaders.member.load(self.model.member_id)))
 
     @strawberry.field(description="The method used, shown to its owner and to staff.")
     async def method(self, info: Info) -> PaymentMethod | None:
