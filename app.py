@@ -22,6 +22,7 @@ from graph import build_schema
 from graph.auth import AuthError, authenticate
 from graph.cohorts import Cohorts
 from graph.context import Context
+from graph.dashboard import dashboard_routes
 from graph.loaders import Loaders
 from graph.origins import OriginGuard
 from graph.ws import FrameEncoder, KeepAliveHandler, connection_token
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None, **graphql_options: Any) -> Star
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *dashboard_routes(),
         ],
         middleware=[
             Middleware(OriginGuard, allowed=settings.allowed_origins),
