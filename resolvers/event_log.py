@@ -64,9 +64,7 @@ async def last_id() -> int:
 async def last_id_before(at: datetime) -> int:
     """The id of the newest event that occurred before `at` (0 when there is none)."""
     # Scans back from the newest row: as many rows as occurred since `at`.
-    rows = (
-        await OutboxEvent.filter(occurred_at__lt=at).order_by("-id").limit(1).values_list("id")
-    )
+    rows = await OutboxEvent.filter(occurred_at__lt=at).order_by("-id").limit(1).values_list("id")
     return int(rows[0][0]) if rows else 0
 
 
