@@ -56,6 +56,17 @@ export class Board {
     return true;
   }
 
+  /** Forget events from before `midnight`, and settled payments past the newest `keep`. */
+  prune(midnight, keep) {
+    for (const [key, event] of this.events) {
+      if (event.at < midnight) this.events.delete(key);
+    }
+    const shown = new Set(this.rows(keep).map((row) => row.payment.id));
+    for (const [id, { payment }] of this.payments) {
+      if (!shown.has(id) && !IN_FLIGHT.has(payment.status)) this.payments.delete(id);
+    }
+  }
+
   /** The newest `limit` payments, most recently changed first. */
   rows(limit) {
     return [...this.payments.values()]

@@ -3,7 +3,7 @@
 import { Board, midnightOf } from "./board.js";
 import { LiveFeed } from "./live.js";
 import { forgetToken, savedToken, saveToken } from "./session.js";
-import { render, showConnection, showMessage, showSignIn } from "./view.js";
+import { FEED_ROWS, render, showConnection, showMessage, showSignIn } from "./view.js";
 
 const MINT = "carepay token billing@example.org --role staff";
 const MESSAGES = {
@@ -27,25 +27,26 @@ function redraw(paymentId) {
   if (drawing !== null) return;
   drawing = setTimeout(() => {
     drawing = null;
-    render(board, fresh);
+    if (board !== null) render(board, fresh);
     fresh = new Set();
   }, 30);
 }
 
 function open(token) {
-  board = new Board();
+  const mine = new Board();
+  board = mine;
   showMessage(null);
   showSignIn(true);
-  render(board);
+  render(mine);
   live = new LiveFeed(token, {
     state: showConnection,
     start(viewer, payments) {
       showSignIn(true, viewer.name);
-      board.load(payments);
+      mine.load(payments);
       redraw();
     },
     event(event) {
-      board.apply(event);
+      mine.apply(event);
       redraw(event.payment.id);
     },
     refused(refusal) {
@@ -65,6 +66,7 @@ function open(token) {
 function signOut() {
   live?.stop();
   live = null;
+  board = null;
   forgetToken();
   showMessage(null);
   showSignIn(false);
@@ -79,8 +81,13 @@ document.getElementById("sign-in").addEventListener("submit", (event) => {
   open(token);
 });
 document.getElementById("sign-out").addEventListener("click", signOut);
-// Counters and the chart are today's: refresh them as the clock moves (and past midnight).
-setInterval(() => board && redraw(), 60_000);
+// Counters and the chart are today's: refresh them as the clock moves (and past midnight),
+// and let go of what no longer shows, so a dashboard left open for weeks stays small.
+setInterval(() => {
+  if (board === null) return;
+  board.prune(midnightOf(new Date()), FEED_ROWS);
+  redraw();
+}, 60_000);
 
 const token = savedToken();
 if (token) open(token);

@@ -4,7 +4,7 @@
 import { formatTotals, midnightOf } from "./board.js";
 import { drawChart } from "./chart.js";
 
-const FEED_ROWS = 50;
+export const FEED_ROWS = 50;
 const STATES = {
   connecting: "Connecting…",
   live: "Live",

@@ -98,3 +98,20 @@ test("amounts add up in exact minor units, per currency", () => {
   assert.equal(formatTotals(totals, "en-US"), "$0.30 · €5.00");
   assert.equal(formatTotals(new Map(), "en-US"), "$0.00");
 });
+
+test("pruning keeps today's events, in-flight payments and the newest rows", () => {
+  const board = new Board();
+  board.load([
+    payment("OLD-ACH", "PROCESSING", "80.00", new Date(2026, 10, 1)),
+    payment("OLD", "SUCCEEDED", "1.00", new Date(2026, 10, 2)),
+    payment("OLDER", "SUCCEEDED", "1.00", new Date(2026, 10, 1)),
+  ]);
+  board.apply(event("PAYMENT_SUCCEEDED", new Date(2026, 10, 24, 9), payment("Y", "SUCCEEDED")));
+  board.apply(event("PAYMENT_SUCCEEDED", new Date(2026, 10, 25, 9), payment("T", "SUCCEEDED")));
+
+  board.prune(MIDNIGHT, 2);
+
+  assert.deepEqual([...board.payments.keys()].sort(), ["OLD-ACH", "T", "Y"]);
+  assert.deepEqual([...board.events.values()].map((e) => e.payment.id), ["T"]);
+  assert.equal(board.counters(MIDNIGHT).processing, 1);
+});

@@ -122,6 +122,11 @@ async def test_staff_sign_in_and_see_payments_appear_within_two_seconds(
     assert page.problems == []
     await page.screenshot(path=artifact("dashboard.png"), full_page=True)
 
+    # Signing out forgets the token.
+    await page.click("#sign-out")
+    await expect(page.locator("#sign-in")).to_be_visible()
+    assert await page.evaluate("sessionStorage.getItem('carepay.dashboard.token')") is None
+
 
 async def test_the_page_reconnects_after_a_restart_and_shows_what_was_paid_meanwhile(
     server: ServerProcess, page: Any, db: str
