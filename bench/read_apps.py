@@ -61,8 +61,12 @@ def naive() -> Starlette:
 
 def _money(minor: int, currency: str, *fields: str) -> dict[str, Any]:
     value = Money(minor, currency)
-    full = {"amount": str(value.decimal), "currency": currency, "formatted": value.formatted}
-    return {f: full[f] for f in fields}
+    full = {
+        "amount": lambda: str(value.decimal),
+        "currency": lambda: currency,
+        "formatted": lambda: value.formatted,
+    }
+    return {f: full[f]() for f in fields}
 
 
 async def _dashboard(request: Request) -> Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import cache
 
 from babel.numbers import format_currency, get_currency_precision, is_currency
 
@@ -12,6 +13,7 @@ class InvalidMoney(ValueError):
     """An amount or currency that cannot be money."""
 
 
+@cache
 def minor_digits(currency: str) -> int:
     """How many decimals the currency has (USD 2, JPY 0)."""
     return int(get_currency_precision(currency))

@@ -54,15 +54,25 @@ PaymentErrorCode: TypeAlias = enums.PaymentErrorCode
 
 @strawberry.type(description="An exact amount of money.")
 class Money:
-    amount: Decimal = strawberry.field(description='Decimal string, e.g. "125.40".')
-    currency: str = strawberry.field(description="ISO-4217 currency code.")
-    formatted: str = strawberry.field(description='For people, e.g. "$125.40".')
+    value: strawberry.Private[DomainMoney]
+
+    @strawberry.field(description='Decimal string, e.g. "125.40".')
+    def amount(self) -> Decimal:
+        return self.value.decimal
+
+    @strawberry.field(description="ISO-4217 currency code.")
+    def currency(self) -> str:
+        return self.value.currency
+
+    @strawberry.field(description='For people, e.g. "$125.40".')
+    def formatted(self) -> str:
+        # Locale formatting is the costly part: done only when a client asks for it.
+        return self.value.formatted
 
     @classmethod
     def of(cls, minor: int, currency: str) -> "Money":
         """Money from minor units."""
-        value = DomainMoney(minor, currency)
-        return cls(amount=value.decimal, currency=currency, formatted=value.formatted)
+        return cls(value=DomainMoney(minor, currency))
 
 
 @strawberry.interface(description="An object with an opaque global ID.")
