@@ -38,6 +38,7 @@ from resolvers.access import load_viewer
 from resolvers.autopay_plan import PlannedCharge, due_now, enrollments_due
 from resolvers.autopay_report import AutopayReport
 from resolvers.errors import Forbidden
+from resolvers.idempotency import AUTOPAY_KEY_PREFIX
 from resolvers.outbox import audit
 from resolvers.payment_errors import PaymentError
 from resolvers.payments import pay_bill
@@ -57,7 +58,7 @@ _REFUSALS = {
 
 def idempotency_key(enrollment_id: int, bill_id: int, cycle: date) -> str:
     """The key autopay pays a bill's cycle with: the same on every worker and every retry."""
-    return f"autopay:{enrollment_id}:{bill_id}:{cycle.isoformat()}"
+    return f"{AUTOPAY_KEY_PREFIX}{enrollment_id}:{bill_id}:{cycle.isoformat()}"
 
 
 async def run_autopay(at: datetime) -> AutopayReport:

@@ -25,14 +25,22 @@ from resolvers.payment_errors import CARD_NUMBER_MESSAGE, PaymentError
 KEY_TTL = timedelta(days=30)
 MAX_KEY_LENGTH = 255
 KEY_FIELD = ["idempotencyKey"]
+# Autopay pays with keys of its own (resolvers.autopay_charges); clients may not take them.
+AUTOPAY_KEY_PREFIX = "autopay:"
 
 
 class KeyTaken(Exception):
     """The key is already claimed; raised inside the transaction so that it rolls back."""
 
 
-def check_key(key: str) -> str:
+def check_key(key: str, *, autopay: bool = False) -> str:
     """The key if it is usable; PaymentError otherwise (never echoing it)."""
+    if key.startswith(AUTOPAY_KEY_PREFIX) and not autopay:
+        raise PaymentError(
+            PaymentErrorCode.INVALID_INPUT,
+            f"Idempotency keys starting with {AUTOPAY_KEY_PREFIX!r} are reserved for autopay.",
+            KEY_FIELD,
+        )
     if not key.strip() or len(key) > MAX_KEY_LENGTH:
         raise PaymentError(
             PaymentErrorCode.INVALID_INPUT,

@@ -87,7 +87,7 @@ async def _pay(
     source: PaymentSource,
     to_minor: Callable[[str], int],
 ) -> Payment:
-    idempotency.check_key(key)
+    idempotency.check_key(key, autopay=source is PaymentSource.AUTOPAY)
     bill = await Bill.get_or_none(id=bill_id)
     if bill is None or not viewer.can_see(bill.account_id):
         raise PaymentError(PaymentErrorCode.BILL_NOT_FOUND, "There is no such bill.", ["billId"])

@@ -164,3 +164,19 @@ async def test_ten_concurrent_payments_of_30_on_100_due_three_succeed(db: str) -
     assert await Payment.all().count() == 3
     assert await IdempotencyRecord.all().count() == 3
     await assert_ledger()
+
+
+async def test_keys_reserved_for_autopay_are_refused_and_change_nothing(db: str) -> None:
+    viewer, bill, method_id = await _household()
+    before = await snapshot()
+    with pytest.raises(PaymentError) as refused:
+        await pay_bill(
+            viewer=viewer,
+            bill_id=bill.id,
+            amount=1500,
+            method_id=method_id,
+            idempotency_key="autopay:1:1:2026-12-01",
+        )
+    assert refused.value.code is PaymentErrorCode.INVALID_INPUT
+    assert "reserved for autopay" in str(refused.value)
+    assert await snapshot() == before
