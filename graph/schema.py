@@ -1,6 +1,7 @@
 """Schema assembly: types, and the safety extensions that depend on the environment."""
 
 from collections.abc import Callable
+from decimal import Decimal
 
 import strawberry
 from strawberry.extensions import (
@@ -20,6 +21,7 @@ from graph.mutation import Mutation
 from graph.query import Query
 from graph.redaction import CarepaySchema
 from graph.relay_wakeup import WakeRelay
+from graph.scalars import PlainDecimal
 from graph.shared_execution import SharedEventExecution
 from graph.subscription import Subscription
 from graph.types.account import BillingAccount
@@ -62,4 +64,5 @@ def build_schema(settings: Settings, *, caches: bool = True) -> strawberry.Schem
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=settings.production),
         execution_context_class=SharedEventExecution,
+        scalar_overrides={Decimal: PlainDecimal},
     )

@@ -8,6 +8,10 @@ from functools import cache
 
 from babel.numbers import format_currency, get_currency_precision, is_currency
 
+# No amount of money has more digits before the point (keeps arithmetic from overflowing).
+MAX_INTEGER_DIGITS = 18
+MAX_FRACTION_DIGITS = 18
+
 
 class InvalidMoney(ValueError):
     """An amount or currency that cannot be money."""
@@ -43,9 +47,14 @@ class Money:
             raise InvalidMoney(f"{amount!r} is not a decimal amount") from None
         if not value.is_finite():
             raise InvalidMoney("amount must be a finite number")
+        if value and value.adjusted() > MAX_INTEGER_DIGITS:
+            raise InvalidMoney("amount is too large")
         digits = minor_digits(currency)
+        exponent = value.as_tuple().exponent
         scaled = value.scaleb(digits)
-        if scaled != scaled.to_integral_value():
+        if (isinstance(exponent, int) and exponent < -MAX_FRACTION_DIGITS) or (
+            scaled != scaled.to_integral_value()
+        ):
             raise InvalidMoney(f"{currency} amounts have at most {digits} decimal places")
         return cls(int(scaled), currency)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import Decimal
 
 from models.money import InvalidMoney, Money, minor_digits
@@ -13,6 +14,18 @@ _DIGIT_GROUP = re.compile(r"\d+")
 _SEPARATORS = frozenset(" -.")
 # The largest amount a single payment may carry, in minor units (a sanity bound, not policy).
 MAX_AMOUNT_MINOR = 10**12
+
+
+UNPRINTABLE_MESSAGE = "This field may not contain control characters or invalid Unicode."
+
+
+def has_unprintable(text: str) -> bool:
+    """Whether text holds control characters (NUL included) or lone surrogates.
+
+    PostgreSQL cannot store NUL in text and no driver can encode a lone surrogate:
+    such input is refused up front, with a payload error, instead of failing mid-write.
+    """
+    return any(unicodedata.category(char) in ("Cc", "Cs") for char in text)
 
 
 def luhn_valid(digits: str) -> bool:

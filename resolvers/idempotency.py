@@ -19,7 +19,7 @@ from tortoise.exceptions import IntegrityError
 from adapters.clock import now
 from models.enums import IdempotencyStatus, PaymentErrorCode
 from models.records import IdempotencyRecord
-from models.validation import looks_like_card_number
+from models.validation import UNPRINTABLE_MESSAGE, has_unprintable, looks_like_card_number
 from resolvers.payment_errors import CARD_NUMBER_MESSAGE, PaymentError
 
 KEY_TTL = timedelta(days=30)
@@ -41,6 +41,8 @@ def check_key(key: str, *, autopay: bool = False) -> str:
             f"Idempotency keys starting with {AUTOPAY_KEY_PREFIX!r} are reserved for autopay.",
             KEY_FIELD,
         )
+    if has_unprintable(key):
+        raise PaymentError(PaymentErrorCode.INVALID_INPUT, UNPRINTABLE_MESSAGE, KEY_FIELD)
     if not key.strip() or len(key) > MAX_KEY_LENGTH:
         raise PaymentError(
             PaymentErrorCode.INVALID_INPUT,

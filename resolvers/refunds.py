@@ -19,7 +19,13 @@ from models.bills import Bill
 from models.enums import PaymentErrorCode, PaymentEventType, PaymentStatus
 from models.money import Money
 from models.payments import Payment, Refund
-from models.validation import InvalidAmount, looks_like_card_number, parse_amount
+from models.validation import (
+    UNPRINTABLE_MESSAGE,
+    InvalidAmount,
+    has_unprintable,
+    looks_like_card_number,
+    parse_amount,
+)
 from resolvers import idempotency
 from resolvers.access import Viewer
 from resolvers.errors import Forbidden
@@ -84,6 +90,8 @@ def _check_reason(reason: str | None) -> None:
         raise PaymentError(
             PaymentErrorCode.CARD_NUMBER_NOT_ACCEPTED, CARD_NUMBER_MESSAGE, ["reason"]
         )
+    if has_unprintable(reason):
+        raise PaymentError(PaymentErrorCode.INVALID_INPUT, UNPRINTABLE_MESSAGE, ["reason"])
     if len(reason) > MAX_REASON:
         raise PaymentError(
             PaymentErrorCode.INVALID_INPUT,

@@ -11,8 +11,10 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 from models.enums import PaymentMethodErrorCode
-from models.validation import looks_like_card_number
+from models.validation import UNPRINTABLE_MESSAGE, has_unprintable, looks_like_card_number
 from resolvers.payment_errors import CARD_NUMBER_MESSAGE, PaymentMethodError
+
+CARD_MAGNITUDES = (12, 18)  # Decimal.adjusted() of a 13- to 19-digit number
 
 
 def card_number_field(
@@ -33,7 +35,11 @@ def _scan(value: object, skip: frozenset[str]) -> list[str] | None:
     if isinstance(value, str):
         return [] if looks_like_card_number(value) else None
     if isinstance(value, Decimal):
-        return [] if value.is_finite() and looks_like_card_number(f"{value:f}") else None
+        # Only a whole number of 13-19 digits can be a card: never write out a huge exponent.
+        card_sized = (
+            value.is_finite() and CARD_MAGNITUDES[0] <= value.adjusted() <= CARD_MAGNITUDES[1]
+        )
+        return [] if card_sized and looks_like_card_number(f"{value:f}") else None
     if isinstance(value, Mapping):
         return card_number_field(value, exempt=skip)
     if isinstance(value, list | tuple):
@@ -58,6 +64,8 @@ def screen_text(
         raise PaymentMethodError(
             PaymentMethodErrorCode.CARD_NUMBER_NOT_ACCEPTED, CARD_NUMBER_MESSAGE, field
         )
+    if has_unprintable(value):
+        raise PaymentMethodError(PaymentMethodErrorCode.INVALID_INPUT, UNPRINTABLE_MESSAGE, field)
     if len(value) > max_length:
         raise PaymentMethodError(
             PaymentMethodErrorCode.INVALID_INPUT,

@@ -3,6 +3,7 @@
 import strawberry
 
 import models
+from graph.context import Info
 
 
 @strawberry.type(description="A person who pays bills: how they appear on a payment.")
@@ -13,6 +14,9 @@ class Member:
     def name(self) -> str:
         return self.model.name
 
-    @strawberry.field
-    def email(self) -> str:
-        return self.model.email
+    @strawberry.field(description="Shown to the member themself and to staff only.")
+    def email(self, info: Info) -> str | None:
+        viewer = info.context.require_viewer()
+        if viewer.is_staff or viewer.member.id == self.model.id:
+            return self.model.email
+        return None

@@ -35,14 +35,20 @@ class Notification(Node):
         if self.model.bill_id is None:
             return None
         found = await info.context.loaders.bill.load(self.model.bill_id)
-        return None if found is None else Bill(model=found)
+        # A notice outlives access to its account (a revoked proxy): show what it links to
+        # only while the viewer may still see that account.
+        if found is None or not info.context.require_viewer().can_see(found.account_id):
+            return None
+        return Bill(model=found)
 
     @strawberry.field
     async def account(self, info: Info) -> BillingAccount | None:
         if self.model.account_id is None:
             return None
         found = await info.context.loaders.account.load(self.model.account_id)
-        return None if found is None else BillingAccount(model=found)
+        if found is None or not info.context.require_viewer().can_see(found.id):
+            return None
+        return BillingAccount(model=found)
 
     @strawberry.field
     def amount(self) -> Money | None:
