@@ -48,6 +48,14 @@ async def _read(process: asyncio.subprocess.Process, into: list[dict[str, Any]])
         into.append(json.loads(raw))
 
 
+def _paying(task: asyncio.Future[None]) -> bool:
+    """True while the payer runs; its own failure (a refused payment) if it stopped."""
+    if task.done():
+        task.result()
+        raise AssertionError("the payer stopped")
+    return True
+
+
 async def test_a_killed_subscriber_resumes_from_its_last_cursor_and_gets_every_event_once(
     server: ServerProcess,
 ) -> None:
@@ -68,7 +76,7 @@ async def test_a_killed_subscriber_resumes_from_its_last_cursor_and_gets_every_e
         first = await _subscriber(server, start)
         reading = asyncio.ensure_future(_read(first, first_run))
         paying = asyncio.ensure_future(keep_paying())
-        await wait_until(lambda: len(first_run) >= 12, within=30)
+        await wait_until(lambda: _paying(paying) and len(first_run) >= 12, within=90)
         first.kill()  # SIGKILL mid-stream: no goodbye, and payments go on
         await first.wait()
         await reading  # whatever it printed before it died is what it received
@@ -76,7 +84,7 @@ async def test_a_killed_subscriber_resumes_from_its_last_cursor_and_gets_every_e
 
         second = await _subscriber(server, first_run[-1]["cursor"])
         reading = asyncio.ensure_future(_read(second, second_run))
-        await wait_until(lambda: len(paid) >= killed_at + 15, within=30)
+        await wait_until(lambda: _paying(paying) and len(paid) >= killed_at + 15, within=90)
         stop.set()
         await paying
 
@@ -88,7 +96,7 @@ async def test_a_killed_subscriber_resumes_from_its_last_cursor_and_gets_every_e
             .values_list("id")
         ]
         assert len(expected) == 2 * len(paid)
-        await wait_until(lambda: len(first_run) + len(second_run) >= len(expected), within=30)
+        await wait_until(lambda: len(first_run) + len(second_run) >= len(expected), within=60)
         await asyncio.sleep(0.3)  # a duplicate, if any, would come now
     finally:
         second.kill()
