@@ -3,9 +3,11 @@
 import asyncio
 import contextlib
 import json
+import logging
 from collections import OrderedDict
 from typing import Any
 
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
@@ -17,6 +19,8 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 
 from graph.cohorts import Cohorts, Key, cohort_key
 from graph.context import Context
+
+log = logging.getLogger(__name__)
 
 
 def connection_token(params: dict[str, Any]) -> str | None:
@@ -84,6 +88,13 @@ class KeepAliveHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 await operation.send_operation_message(message)  # type: ignore[arg-type]
                 if message["type"] != "next":
                     return
+
+    async def handle_task_exception(self, error: Exception) -> None:
+        """A peer that vanished mid-send (killed, network gone) is routine, not an error."""
+        if isinstance(error, WebSocketDisconnected):
+            log.debug("subscriber went away mid-send")
+            return
+        await super().handle_task_exception(error)
 
     async def _ping(self) -> None:
         interval = float(self.view.keep_alive_interval or 15)
