@@ -69,10 +69,18 @@ def _seed_cmd(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _token(args: argparse.Namespace, settings: Settings) -> int:
-    from graph.auth import mint_token
+    from graph.auth import MAX_LIFETIME, AuthError, mint_token
     from models.enums import Role
 
-    print(mint_token(settings, args.email, role=Role(args.role), hours=args.hours))
+    longest = int(MAX_LIFETIME.total_seconds() // 3600)
+    if not 1 <= args.hours <= longest:
+        print(f"carepay token: --hours must be between 1 and {longest}", file=sys.stderr)
+        return 2
+    try:
+        print(mint_token(settings, args.email, role=Role(args.role), hours=args.hours))
+    except AuthError as exc:
+        print(f"carepay token: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypedDict
 
 DEV_SECRET_KEY = "carepay-development-secret-do-not-use-in-production"
 ENVIRONMENTS = ("development", "test", "production")
+# Algorithms for an identity provider's public key; HS256 (the shared secret) otherwise.
+PUBLIC_KEY_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "ES256", "ES384")
 
 
 class SettingsError(ValueError):
@@ -55,6 +58,38 @@ def _days(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tuple[
     return tuple(days)
 
 
+class _Identity(TypedDict):
+    jwt_public_key: str | None
+    jwt_algorithm: str
+    jwt_issuer: str | None
+    jwt_audience: str | None
+
+
+def _identity_provider(env: Mapping[str, str]) -> _Identity:
+    """Token verification: an identity provider's public key, issuer and audience, if set."""
+    path = env.get("CAREPAY_JWT_PUBLIC_KEY_FILE") or None
+    algorithm = env.get("CAREPAY_JWT_ALGORITHM") or ("RS256" if path else "HS256")
+    key = None
+    if path is not None:
+        if algorithm not in PUBLIC_KEY_ALGORITHMS:
+            raise SettingsError(
+                f"CAREPAY_JWT_ALGORITHM must be one of {PUBLIC_KEY_ALGORITHMS} with a public key"
+            )
+        try:
+            with open(path, encoding="ascii") as pem:
+                key = pem.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"CAREPAY_JWT_PUBLIC_KEY_FILE cannot be read: {exc}") from None
+    elif algorithm != "HS256":
+        raise SettingsError("CAREPAY_JWT_ALGORITHM other than HS256 needs a public key file")
+    return _Identity(
+        jwt_public_key=key,
+        jwt_algorithm=algorithm,
+        jwt_issuer=env.get("CAREPAY_JWT_ISSUER") or None,
+        jwt_audience=env.get("CAREPAY_JWT_AUDIENCE") or None,
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the service reads from its environment."""
@@ -84,6 +119,10 @@ class Settings:
     relay_interval_ms: int = 50
     ws_keep_alive_seconds: int = 15
     ws_compression: bool = False
+    jwt_public_key: str | None = None
+    jwt_algorithm: str = "HS256"
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
 
     @property
     def production(self) -> bool:
@@ -135,6 +174,7 @@ class Settings:
                 env, "CAREPAY_WS_KEEP_ALIVE_SECONDS", cls.ws_keep_alive_seconds
             ),
             ws_compression=_bool(env, "CAREPAY_WS_COMPRESSION", cls.ws_compression),
+            **_identity_provider(env),
         )
         if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise SettingsError(f"CAREPAY_LOG_LEVEL is not a log level: {settings.log_level!r}")
