@@ -3,7 +3,12 @@
 import base64
 import binascii
 
+from models.keys import MAX_ROW_ID, is_row_id
 from resolvers.errors import NotFound
+
+# What a well-formed ID whose key no row can have decodes to: a key that matches no row,
+# so the ID answers exactly as an unknown one everywhere, without reaching past the column.
+NO_ROW = -1
 
 
 def to_global_id(type_name: str, pk: int) -> str:
@@ -16,12 +21,13 @@ def parse_global_id(global_id: str) -> tuple[str, int]:
     try:
         padded = global_id + "=" * (-len(global_id) % 4)
         type_name, _, raw_pk = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
-        pk = int(raw_pk)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise NotFound("id") from None
-    if not type_name or pk <= 0 or pk > 2**62:
+    if not type_name or not (raw_pk.isascii() and raw_pk.isdigit()):
         raise NotFound("id")
-    return type_name, pk
+    # Digits only, as to_global_id writes them; a number no id column holds names no row.
+    pk = int(raw_pk) if len(raw_pk) <= len(str(MAX_ROW_ID)) else NO_ROW
+    return type_name, pk if is_row_id(pk) else NO_ROW
 
 
 def decode_id(global_id: str, type_name: str) -> int:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from adapters.broker import Event
+from models.keys import MAX_OUTBOX_ID
 from models.records import OutboxEvent
 from resolvers.errors import InvalidInput
 
@@ -30,14 +31,18 @@ def parse_event_cursor(cursor: str) -> int:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         raw = base64.urlsafe_b64decode(padded.encode()).decode()
-        if not raw.startswith(_CURSOR_PREFIX):
-            raise ValueError(raw)
-        event_id = int(raw.removeprefix(_CURSOR_PREFIX))
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidInput("`after` is not a valid event cursor") from None
-    if event_id < 0:
+    digits = raw.removeprefix(_CURSOR_PREFIX)
+    # Only what event_cursor writes: the prefix, then ASCII digits of an id the outbox can hold.
+    if (
+        not raw.startswith(_CURSOR_PREFIX)
+        or not (digits.isascii() and digits.isdigit())
+        or len(digits) > len(str(MAX_OUTBOX_ID))
+        or int(digits) > MAX_OUTBOX_ID
+    ):
         raise InvalidInput("`after` is not a valid event cursor")
-    return event_id
+    return int(digits)
 
 
 def to_event(row: OutboxEvent) -> Event:

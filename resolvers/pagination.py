@@ -7,17 +7,20 @@ import binascii
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
 
 from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
+from models.keys import is_row_id
 from resolvers.errors import InvalidInput
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+# Ours are under 100 characters; a longer one is refused before it is decoded.
+MAX_CURSOR_LENGTH = 200
 
 M = TypeVar("M", bound=Model)
 
@@ -53,10 +56,12 @@ class Ordering:
     def decode(self, cursor: str) -> tuple[Any, int]:
         """The sort key a cursor points at; InvalidInput if it is not one of ours."""
         try:
+            if len(cursor) > MAX_CURSOR_LENGTH:
+                raise ValueError("too long")
             padded = cursor + "=" * (-len(cursor) % 4)
             value, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
-            return self.parse(value), int(pk)
-        except (binascii.Error, ValueError, TypeError, json.JSONDecodeError):
+            return self.parse(value), _row_id(pk)
+        except (binascii.Error, ValueError, TypeError, OverflowError):
             raise InvalidInput("`after` is not a valid cursor") from None
 
     def after_q(self, cursor: str) -> Q:
@@ -65,9 +70,33 @@ class Ordering:
         return Q(**{f"{self.field}__lt": value}) | Q(**{self.field: value, "id__lt": pk})
 
 
-BY_STATEMENT_DATE = Ordering("statement_date", date.fromisoformat)
-BY_CREATED_AT = Ordering("created_at", datetime.fromisoformat)
-BY_ID = Ordering("id", int)
+def _row_id(value: Any) -> int:
+    """A row id read from a cursor: a JSON integer some row could have; ValueError otherwise."""
+    if not is_row_id(value):
+        raise ValueError("not a row id")
+    return int(value)
+
+
+def _calendar_date(value: Any) -> date:
+    """A date read from a cursor, as `date.isoformat` writes it; ValueError otherwise."""
+    if type(value) is not str:
+        raise ValueError("not a date")
+    return date.fromisoformat(value)
+
+
+def _moment(value: Any) -> datetime:
+    """A time read from a cursor, with its zone, as UTC; ValueError or OverflowError otherwise."""
+    if type(value) is not str:
+        raise ValueError("not a time")
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError("not a time with a zone")
+    return parsed.astimezone(UTC)
+
+
+BY_STATEMENT_DATE = Ordering("statement_date", _calendar_date)
+BY_CREATED_AT = Ordering("created_at", _moment)
+BY_ID = Ordering("id", _row_id)
 
 
 def page_size(first: int | None) -> int:

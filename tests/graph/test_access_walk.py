@@ -1,4 +1,5 @@
-"""Every ID-taking query field answers another member's IDs exactly as an unknown ID.
+"""Every ID-taking query field answers another member's IDs, and IDs no row can have,
+exactly as an unknown ID.
 
 The walk reads the schema itself, so a field added later is covered (or the test
 asks for a mapping of its argument to a type).
@@ -17,19 +18,11 @@ from graphql import (
     get_named_type,
 )
 
-from adapters.clock import now
 from graph.ids import to_global_id
-from models import AutopayEnrollment, Notification, Payment
-from models.enums import (
-    AutopayStrategy,
-    NotificationKind,
-    PaymentKind,
-    PaymentStatus,
-)
 from tests import factories
 from tests.graph.client import SCHEMA, execute
+from tests.graph.households import OUT_OF_RANGE_PKS, UNKNOWN_PK, household, shape
 
-UNKNOWN_PK = 10**9
 NODE_TYPES = (
     "BillingAccount",
     "Bill",
@@ -95,52 +88,6 @@ def _types_for(field_name: str, arg_name: str, field: GraphQLField) -> list[str]
     return [get_named_type(field.type).name]
 
 
-async def _household(email: str) -> dict[str, int]:
-    """A member with one of everything; the primary keys by type name."""
-    person = await factories.member(email)
-    account = await factories.account(person)
-    bill = await factories.bill(account)
-    card = await factories.card(person)
-    stamp = now()
-    payment = await Payment.create(
-        bill=bill,
-        account=account,
-        member=person,
-        method=card,
-        amount=500,
-        kind=PaymentKind.CARD,
-        status=PaymentStatus.FAILED,
-        processor_idempotency_key=f"walk-{email}",
-        created_at=stamp,
-        updated_at=stamp,
-    )
-    note = await Notification.create(
-        member=person,
-        kind=NotificationKind.STATEMENT_AVAILABLE,
-        message="Your statement is ready",
-        bill=bill,
-        account=account,
-        created_at=stamp,
-    )
-    autopay = await AutopayEnrollment.create(
-        account=account,
-        member=person,
-        method=card,
-        strategy=AutopayStrategy.STATEMENT_BALANCE,
-        created_at=stamp,
-        updated_at=stamp,
-    )
-    return {
-        "BillingAccount": account.id,
-        "Bill": bill.id,
-        "Payment": payment.id,
-        "PaymentMethod": card.id,
-        "Notification": note.id,
-        "AutopayEnrollment": autopay.id,
-        "Viewer": person.id,
-    }
-
-
 def _found(result: Any, field: str) -> bool:
     value = (result.data or {}).get(field)
     if isinstance(value, dict) and "totalCount" in value:
@@ -148,15 +95,10 @@ def _found(result: Any, field: str) -> bool:
     return value is not None
 
 
-def _shape(result: Any) -> Any:
-    errors = [(e.message, (e.extensions or {}).get("code")) for e in result.errors or []]
-    return result.data, errors
-
-
 async def test_foreign_ids_answer_exactly_as_unknown_ids(db: str) -> None:
     # given: Alex and Jordan, each with one of everything
-    own = await _household("alex@example.org")
-    foreign = await _household("jordan@example.org")
+    own = await household("alex@example.org")
+    foreign = await household("jordan@example.org")
     probes = _probes()
     assert {p.field for p in probes} >= {"node", "account", "bill", "bills", "payments", "autopay"}
     for probe in probes:
@@ -173,7 +115,7 @@ async def test_foreign_ids_answer_exactly_as_unknown_ids(db: str) -> None:
             as_email="alex@example.org",
         )
         # then: Jordan's ID is indistinguishable from one that does not exist
-        assert _shape(theirs) == _shape(unknown), probe
+        assert shape(theirs) == shape(unknown), probe
         assert not _found(theirs, probe.field), probe
         # and the probe is real: Alex's own ID is found
         assert _found(mine, probe.field), probe
@@ -181,7 +123,7 @@ async def test_foreign_ids_answer_exactly_as_unknown_ids(db: str) -> None:
 
 async def test_staff_find_foreign_ids(db: str) -> None:
     await factories.member("billing@example.org", staff=True)
-    foreign = await _household("jordan@example.org")
+    foreign = await household("jordan@example.org")
     for probe in _probes():
         if probe.type_name in ("Viewer", "PaymentMethod", "Notification"):
             continue  # personal: a staff member's viewer, methods and inbox are their own
@@ -191,3 +133,24 @@ async def test_staff_find_foreign_ids(db: str) -> None:
             staff=True,
         )
         assert _found(result, probe.field), probe
+
+
+async def test_ids_beyond_the_id_columns_answer_exactly_as_unknown_ids(db: str) -> None:
+    # given: a member and a staff member, and someone's household to look for
+    await household("alex@example.org")
+    await factories.member("billing@example.org", staff=True)
+    for probe in _probes():
+        for email, staff in [("alex@example.org", False), ("billing@example.org", True)]:
+            # when
+            unknown = await execute(
+                probe.document(to_global_id(probe.type_name, UNKNOWN_PK)),
+                as_email=email,
+                staff=staff,
+            )
+            for pk in OUT_OF_RANGE_PKS:
+                beyond = await execute(
+                    probe.document(to_global_id(probe.type_name, pk)), as_email=email, staff=staff
+                )
+                # then: a key no id column can hold is one more unknown ID, not a crash
+                assert shape(beyond) == shape(unknown), (probe, email, pk)
+                assert not _found(beyond, probe.field), (probe, email, pk)
