@@ -1,17 +1,18 @@
 """Filter inputs, and their translation into resolver filters (IDs decoded here)."""
 
 import datetime
+from enum import Enum
+from typing import TypeVar
 
 import strawberry
 
-from graph.ids import decode_id
+from graph.ids import NO_ROW, decode_id
 from graph.types.common import BillStatus, PaymentStatus
 from resolvers.bills import BillFilter as BillQuery
 from resolvers.errors import NotFound
 from resolvers.history import PaymentFilter as PaymentQuery
 
-# An ID that decodes to no row: filtering by an unknown or foreign ID matches nothing.
-_NOTHING = -1
+S = TypeVar("S", bound=Enum)
 
 
 def _ids(global_ids: list[strawberry.ID] | None, type_name: str) -> tuple[int, ...] | None:
@@ -21,9 +22,15 @@ def _ids(global_ids: list[strawberry.ID] | None, type_name: str) -> tuple[int, .
     for gid in global_ids:
         try:
             out.append(decode_id(gid, type_name))
-        except NotFound:
-            out.append(_NOTHING)
+        except NotFound:  # a malformed ID filters as an unknown one: it matches nothing
+            out.append(NO_ROW)
     return tuple(out)
+
+
+def _distinct(statuses: list[S] | None) -> tuple[S, ...] | None:
+    # Each status once: a list of any length (variables escape the query token limit)
+    # becomes at most one condition per status.
+    return tuple(dict.fromkeys(statuses)) if statuses else None
 
 
 @strawberry.input(name="BillFilter", description="Narrow a list of bills.")
@@ -40,7 +47,7 @@ class BillFilterInput:
             accounts = None
         return BillQuery(
             account_ids=accounts,
-            statuses=tuple(self.status) if self.status else None,
+            statuses=_distinct(self.status),
             due_on_or_after=self.due_on_or_after,
             due_on_or_before=self.due_on_or_before,
         )
@@ -62,7 +69,7 @@ class PaymentFilterInput:
         return PaymentQuery(
             account_ids=accounts,
             bill_ids=_ids([self.bill_id], "Bill") if self.bill_id else None,
-            statuses=tuple(self.status) if self.status else None,
+            statuses=_distinct(self.status),
             created_after=self.created_after,
             created_before=self.created_before,
         )

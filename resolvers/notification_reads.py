@@ -13,6 +13,9 @@ from models.enums import NotificationErrorCode
 from resolvers.access import Viewer
 from resolvers.errors import DomainError
 
+# One call marks at most this many by id; `all: true` has no such limit.
+MAX_IDS = 100
+
 
 class NotificationError(DomainError):
     """A notifications mutation refused."""
@@ -31,6 +34,16 @@ class Marked:
     unread: int
 
 
+def check_id_count(count: int) -> None:
+    """Refuse a list of more ids than one call may mark."""
+    if count > MAX_IDS:
+        raise NotificationError(
+            NotificationErrorCode.INVALID_INPUT,
+            f"Give at most {MAX_IDS} notification IDs in one call.",
+            ["ids"],
+        )
+
+
 async def mark_notifications_read(
     *, viewer: Viewer, ids: Sequence[int] | None = None, all: bool = False
 ) -> Marked:
@@ -39,6 +52,8 @@ async def mark_notifications_read(
         raise NotificationError(
             NotificationErrorCode.INVALID_INPUT, "Give either `ids` or `all: true`.", ["ids"]
         )
+    if ids is not None:
+        check_id_count(len(ids))
     mine = Notification.filter(member_id=viewer.member.id)
     async with in_transaction() as conn:
         if ids is None:

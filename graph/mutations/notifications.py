@@ -22,7 +22,10 @@ class NotificationError:
 @strawberry.input(description="Mark notifications read: give `ids`, or `all: true`.")
 class MarkNotificationsReadInput:
     ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="Your notifications to mark read."
+        default=None,
+        description=(
+            f"Your notifications to mark read, at most {notification_reads.MAX_IDS} in one call."
+        ),
     )
     all: bool | None = strawberry.field(default=None, description="Mark every unread one read.")
 
@@ -49,6 +52,7 @@ class NotificationMutations:
         try:
             ids = None
             if input.ids is not None:
+                notification_reads.check_id_count(len(input.ids))  # before decoding them all
                 ids = [_decode(global_id, index) for index, global_id in enumerate(input.ids)]
             result = await notification_reads.mark_notifications_read(
                 viewer=viewer, ids=ids, all=bool(input.all)

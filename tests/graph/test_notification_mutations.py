@@ -105,3 +105,35 @@ async def test_ids_or_all_exactly_one(db: str) -> None:
         "code": "NOTIFICATION_NOT_FOUND",
     }
     assert await read_state() == before
+
+
+async def test_more_ids_than_one_call_may_mark_are_refused_and_nothing_changes(db: str) -> None:
+    # given: Alex's inbox, and lists longer than one call may carry (variables are not
+    # counted by the query token limit, and PostgreSQL takes at most 32767 parameters)
+    alex = await factories.member("alex@example.org")
+    ids = await inbox(alex, 2)
+    before = await read_state()
+    unknown = [to_global_id("Notification", 10**9 + n) for n in range(40_000)]
+
+    # when
+    many = await mark({"ids": ids + unknown})
+    one_too_many = await mark({"ids": ids + unknown[:99]})
+    repeated = await mark({"ids": ids * 51})
+    after_refusals = await read_state()
+    most = await mark({"ids": ids * 50})
+
+    # then
+    refusal = {
+        "markedCount": 0,
+        "unreadCount": 0,
+        "errors": [
+            {
+                "field": ["ids"],
+                "message": "Give at most 100 notification IDs in one call.",
+                "code": "INVALID_INPUT",
+            }
+        ],
+    }
+    assert many == one_too_many == repeated == refusal
+    assert after_refusals == before
+    assert most == {"markedCount": 2, "unreadCount": 0, "errors": []}
