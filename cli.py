@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from settings import Settings
@@ -100,7 +100,8 @@ def _iso_time(value: str) -> datetime:
         raise argparse.ArgumentTypeError(f"not an ISO time: {value!r}") from None
     if parsed.tzinfo is None:
         raise argparse.ArgumentTypeError("give a timezone, e.g. 2026-11-20T09:00:00+00:00")
-    return parsed
+    # The jobs work in UTC, as the server does: one instant, however it is written.
+    return parsed.astimezone(UTC)
 
 
 async def _run_scheduler_once(settings: Settings, at: datetime) -> RunReport:

@@ -14,7 +14,7 @@ async def apply_migrations(database_url: str) -> list[str]:
     applied: list[str] = []
 
     def progress(event: str, app_label: str, name: str) -> None:
-        if event.endswith("success") or event == "apply_success":
+        if event == "apply_done":  # Tortoise's events: apply_start, apply_done, rollback_*
             applied.append(f"{app_label}.{name}")
 
     config = tortoise_config(database_url)

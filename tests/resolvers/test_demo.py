@@ -266,9 +266,16 @@ def test_the_cli_seeds_an_empty_database_once(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr[-2000:]
         return done.stdout
 
-    run("migrate")
+    assert run("migrate").startswith("applied 1 migration(s): models.0001")
+    assert run("migrate").strip() == "applied 0 migration(s)"
     first = run("seed", "--demo", "--if-empty")
     second = run("seed", "--demo", "--if-empty")
+    again = subprocess.run(
+        [str(carepay), "seed", "--demo"], env=env, capture_output=True, text=True, check=False
+    )
 
     assert first.startswith("seeded demo data: 4 members, 3 accounts")
     assert second.strip() == "demo data already present; nothing to do"
+    assert again.returncode != 0
+    assert "already in the database (use --if-empty" in again.stderr
+    assert "Traceback" not in again.stderr
