@@ -33,8 +33,9 @@ from models.enums import (
     PaymentStatus,
     Role,
 )
-from resolvers import autopay_notices
+from resolvers import autopay_outcomes
 from resolvers.access import load_viewer
+from resolvers.autopay_outcomes import FAILED_PAYMENTS
 from resolvers.autopay_plan import PlannedCharge, due_now, enrollments_due
 from resolvers.autopay_report import AutopayReport
 from resolvers.errors import Forbidden
@@ -44,7 +45,6 @@ from resolvers.payment_errors import PaymentError
 from resolvers.payments import pay_bill
 
 log = logging.getLogger(__name__)
-MAX_FAILURES = 3
 BATCH = 500
 _ACTIVE_CLAIMS = (AutopayChargeStatus.CLAIMED, AutopayChargeStatus.CHARGED)
 _STILL_RUNNING = frozenset({PaymentErrorCode.PAYMENT_IN_PROGRESS})
@@ -203,6 +203,14 @@ async def _finish(
 ) -> None:
     """Move the charge out of CLAIMED; whoever moves it updates the enrollment and notifies."""
     async with in_transaction() as conn:
+        if payment is not None:
+            # The payment's row first, as its own transitions take it: a settlement or
+            # return recorded meanwhile is read here, or reads this charge as CHARGED.
+            locked = Payment.filter(id=payment.id).using_db(conn)
+            await locked.update(updated_at=F("updated_at"))
+            payment = await locked.get()
+            if to is AutopayChargeStatus.CHARGED and payment.status in FAILED_PAYMENTS:
+                to, reason = AutopayChargeStatus.FAILED, payment.failure_code
         moved = (
             await AutopayCharge.filter(id=charge.id, status=AutopayChargeStatus.CLAIMED)
             .using_db(conn)
@@ -215,26 +223,11 @@ async def _finish(
         )
         if moved != 1:
             return  # another worker recorded it
-        enrollment = AutopayEnrollment.filter(id=charge.enrollment_id)
-        if to is AutopayChargeStatus.CHARGED:
-            await enrollment.using_db(conn).update(consecutive_failures=0)
+        if payment is not None and payment.status is PaymentStatus.SUCCEEDED:
+            await autopay_outcomes.succeeded(conn, charge)
         elif to is AutopayChargeStatus.FAILED:
-            await enrollment.using_db(conn).update(
-                consecutive_failures=F("consecutive_failures") + 1
-            )
-            failures = (await enrollment.using_db(conn).get()).consecutive_failures
-            suspended = failures >= MAX_FAILURES and (
-                await enrollment.filter(status=AutopayStatus.ACTIVE)
-                .using_db(conn)
-                .update(status=AutopayStatus.SUSPENDED, updated_at=now())
-                == 1
-            )
-            await autopay_notices.failed(
-                conn,
-                charge,
-                reason=reason or "",
-                payment_id=payment.id if payment else None,
-                suspended=suspended,
+            suspended = await autopay_outcomes.failed(
+                conn, charge, reason=reason or "", payment_id=payment.id if payment else None
             )
             if suspended:
                 report.suspended.append(charge.enrollment_id)

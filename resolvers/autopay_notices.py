@@ -6,6 +6,7 @@ from datetime import date
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from adapters.clock import today
 from models import AutopayCharge, AutopayEnrollment, Bill
 from models.enums import NotificationKind, PaymentMethodKind
 from models.money import Money
@@ -19,6 +20,7 @@ _FAILURE_WORDS = {
     "PAYMENT_METHOD_EXPIRED": "the card has expired",
     "PROCESSOR_UNAVAILABLE": "the payment processor did not answer",
 }
+_RETURN_WORDS = {"R01": "insufficient funds", "R02": "account closed", "R03": "no such account"}
 
 
 def describe_method(method: PaymentMethod | None) -> str:
@@ -29,6 +31,15 @@ def describe_method(method: PaymentMethod | None) -> str:
         return f"{method.bank_name or 'bank account'} ending {method.last4}"
     brand = (method.brand or "card").replace("_", " ").title()
     return f"{brand} ending {method.last4}"
+
+
+def failure_words(reason: str) -> str:
+    """Why a charge failed, as a person reads it."""
+    if reason.startswith("ACH_RETURN_"):
+        code = reason.removeprefix("ACH_RETURN_")
+        detail = _RETURN_WORDS.get(code)
+        return f"the bank returned the payment ({code}{', ' + detail if detail else ''})"
+    return _FAILURE_WORDS.get(reason, "the payment was declined")
 
 
 def long_date(day: date) -> str:
@@ -83,15 +94,17 @@ async def failed(
     bill = await Bill.filter(id=charge.bill_id).using_db(conn).get()
     enrollment = await AutopayEnrollment.filter(id=charge.enrollment_id).using_db(conn).get()
     amount = Money(charge.amount, bill.currency).formatted
-    why = _FAILURE_WORDS.get(reason, "the payment was declined")
-    message = f"Autopay could not pay {amount} on statement {bill.statement_number}: {why}."
+    message = f"Autopay could not pay {amount} on statement {bill.statement_number}: "
+    message += failure_words(reason) + "."
     if suspended:
         message += (
             " Autopay is paused after three failed charges in a row; choose a working "
             "payment method and set it up again."
         )
-    else:
+    elif today() <= bill.due_date:
         message += " Please pay this statement another way before its due date."
+    else:
+        message += f" It was due {long_date(bill.due_date)}; please pay it another way."
     notice = notices.Notice(
         member_id=enrollment.member_id,
         kind=NotificationKind.AUTOPAY_FAILED,

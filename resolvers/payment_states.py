@@ -3,7 +3,8 @@
 Every change of a payment's status goes through `record_created` (the PENDING row)
 or `transition`, so each writes an outbox event and an audit row in the same
 transaction as the change itself, and a succeeded payment always gets a
-confirmation number and a PAYMENT_CONFIRMATION notification.
+confirmation number and a PAYMENT_CONFIRMATION notification. An autopay payment's
+new status reaches its autopay charge in the same transaction (resolvers/autopay_outcomes.py).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from models.enums import NotificationKind, PaymentEventType, PaymentStatus
 from models.money import Money
 from models.notifications import Notification
 from models.payments import Payment
-from resolvers import idempotency
+from resolvers import autopay_outcomes, idempotency
 from resolvers.outbox import audit, record_event
 
 PAYMENTS_TOPIC = "payments"
@@ -185,6 +186,7 @@ async def transition(
         )
         if to is PaymentStatus.SUCCEEDED:
             await _confirm(conn, payment)
+        await autopay_outcomes.payment_moved(conn, payment)
     return payment
 
 

@@ -1,0 +1,77 @@
+"""What a charge's outcome does to its enrollment: failures count, a success resets them.
+
+Runs inside the transaction that records the outcome: the charge job's when it
+records an attempt, and every transition of an autopay payment's own (an ACH debit
+settles or is returned days after autopay recorded the cycle as charged). Both lock
+the payment row before the charge row, so whichever commits second sees the other.
+"""
+
+from __future__ import annotations
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import F
+
+from adapters.clock import now
+from models import AutopayCharge, AutopayEnrollment, Payment
+from models.enums import AutopayChargeStatus, AutopayStatus, PaymentSource, PaymentStatus
+from resolvers import autopay_notices
+from resolvers.outbox import audit
+
+MAX_FAILURES = 3
+FAILED_PAYMENTS = frozenset({PaymentStatus.FAILED, PaymentStatus.RETURNED})
+
+
+async def payment_moved(conn: BaseDBAsyncClient, payment: Payment) -> None:
+    """Feed an autopay payment's new status back into the cycle recorded as charged with it."""
+    if payment.source is not PaymentSource.AUTOPAY:
+        return
+    charged = AutopayCharge.filter(payment_id=payment.id, status=AutopayChargeStatus.CHARGED)
+    if payment.status is PaymentStatus.SUCCEEDED:
+        charge = await charged.using_db(conn).first()
+        if charge is not None:
+            await succeeded(conn, charge)
+    elif payment.status in FAILED_PAYMENTS:
+        reason = payment.failure_code or payment.status.value
+        moved = await charged.using_db(conn).update(
+            status=AutopayChargeStatus.FAILED, skip_reason=reason, updated_at=now()
+        )
+        if moved != 1:
+            return  # not autopay's to count, or counted already
+        charge = await AutopayCharge.filter(payment_id=payment.id).using_db(conn).get()
+        await failed(conn, charge, reason=reason, payment_id=payment.id)
+        await audit(
+            action="autopay.failed",
+            entity_type="autopay_charge",
+            entity_id=charge.id,
+            actor_id=None,
+            data={"payment_id": payment.id, "reason": reason, "after": "charged"},
+            using_db=conn,
+        )
+
+
+async def succeeded(conn: BaseDBAsyncClient, charge: AutopayCharge) -> None:
+    """A payment autopay made went through: the failures in a row start over."""
+    enrollment = AutopayEnrollment.filter(id=charge.enrollment_id).using_db(conn)
+    await enrollment.update(consecutive_failures=0)
+
+
+async def failed(
+    conn: BaseDBAsyncClient, charge: AutopayCharge, *, reason: str, payment_id: int | None
+) -> bool:
+    """Count a failed charge, suspend autopay at MAX_FAILURES in a row, tell the member.
+
+    Returns whether this failure suspended the enrollment.
+    """
+    enrollment = AutopayEnrollment.filter(id=charge.enrollment_id)
+    await enrollment.using_db(conn).update(consecutive_failures=F("consecutive_failures") + 1)
+    failures = (await enrollment.using_db(conn).get()).consecutive_failures
+    suspended = failures >= MAX_FAILURES and (
+        await enrollment.filter(status=AutopayStatus.ACTIVE)
+        .using_db(conn)
+        .update(status=AutopayStatus.SUSPENDED, updated_at=now())
+        == 1
+    )
+    await autopay_notices.failed(
+        conn, charge, reason=reason, payment_id=payment_id, suspended=suspended
+    )
+    return suspended
