@@ -2,8 +2,9 @@
 
 The one home of the rule, shared by `nextRun` and the charge job. A bill's cycle
 date is `days_before_due` days before its due date, moved to the next business
-day; it is charged on the first scheduler run on or after that date, up to its
-due date (or the cycle date, if that moved past it). The amount is the lesser of
+day, or to the business day before when the next one is after the due date; it is
+charged on the first scheduler run on or after that date (and never before the day
+it is planned on), up to its due date. The amount is the lesser of
 the strategy's amount, the enrollment's cap and what is due (due already excludes
 pending payments).
 """
@@ -24,9 +25,9 @@ from models.enums import (
 )
 from models.payments import PaymentMethod
 from resolvers.access import PAYING_ROLES
-from resolvers.business_days import next_business_day
+from resolvers.business_days import next_business_day, previous_business_day
 
-# A cycle date moves past its due date by at most a long weekend plus a holiday.
+# How long after its due date a bill is still looked at (a missed window is told once).
 _LOOK_BACK = timedelta(days=7)
 MAX_DAYS_BEFORE_DUE = 20
 # Reasons that belong to the bill, not to the enrollment: nextRun looks past them.
@@ -56,13 +57,10 @@ class PlannedCharge:
 
 
 def cycle_date(due_date: date, days_before_due: int) -> date:
-    """The business day autopay charges a bill due on `due_date`."""
-    return next_business_day(due_date - timedelta(days=days_before_due))
-
-
-def last_day(bill: Bill, cycle: date) -> date:
-    """The last day a cycle may still charge (catching up after the scheduler was down)."""
-    return max(bill.due_date, cycle)
+    """The business day autopay charges a bill due on `due_date`, never after that date."""
+    day = due_date - timedelta(days=days_before_due)
+    later = next_business_day(day)
+    return later if later <= due_date else previous_business_day(day)
 
 
 def strategy_amount(enrollment: AutopayEnrollment, bill: Bill) -> int:
@@ -156,12 +154,9 @@ async def enrollments_due(today: date, *, ahead: int = 0) -> list[AutopayEnrollm
 
 
 async def open_bills(enrollment: AutopayEnrollment, today: date) -> list[Bill]:
-    """The account's bills whose autopay window has not closed by `today`, by due date."""
-    bills = await Bill.filter(
-        account_id=enrollment.account_id, due_date__gte=today - _LOOK_BACK
-    ).order_by("due_date", "id")
-    days = enrollment.days_before_due
-    return [b for b in bills if last_day(b, cycle_date(b.due_date, days)) >= today]
+    """The account's bills whose autopay window has not closed by `today` (due today or later)."""
+    query = Bill.filter(account_id=enrollment.account_id, due_date__gte=today)
+    return await query.order_by("due_date", "id")
 
 
 async def due_now(enrollment: AutopayEnrollment, today: date) -> list[PlannedCharge]:

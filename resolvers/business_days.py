@@ -35,3 +35,10 @@ def next_business_day(day: date) -> date:
     while not is_business_day(day):
         day += timedelta(days=1)
     return day
+
+
+def previous_business_day(day: date) -> date:
+    """`day` itself if it is a business day, else the last business day before it."""
+    while not is_business_day(day):
+        day -= timedelta(days=1)
+    return day

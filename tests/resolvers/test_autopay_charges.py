@@ -103,6 +103,22 @@ async def test_a_cycle_on_a_weekend_or_holiday_moves_to_the_next_business_day(db
     assert await Payment.filter(bill_id=sunday.id).count() == 1
 
 
+async def test_a_bill_due_on_a_weekend_is_charged_the_business_day_before_not_after(
+    db: str,
+) -> None:
+    _, saturday = await enrolled(due_date=date(2026, 12, 12), days_before_due=0)
+
+    await run(date(2026, 12, 10))
+    assert not await Payment.filter(bill_id=saturday.id).exists()
+    await run(date(2026, 12, 11))
+
+    (payment,) = await Payment.filter(bill_id=saturday.id)
+    assert payment.created_at.date() == date(2026, 12, 11)
+    charge = await AutopayCharge.get(bill_id=saturday.id)
+    assert charge.cycle_date == date(2026, 12, 11)
+    assert (await Bill.get(id=saturday.id)).amount_due == 0
+
+
 async def test_a_missed_cycle_is_caught_up_until_the_due_date_and_not_after(db: str) -> None:
     _, caught_up = await enrolled()
     _, too_late = await enrolled(due_date=date(2026, 12, 9))

@@ -65,11 +65,26 @@ def terms(
         (date(2026, 12, 10), 3, date(2026, 12, 7)),
         (date(2026, 12, 16), 3, date(2026, 12, 14)),  # Sunday -> Monday
         (date(2026, 11, 29), 3, date(2026, 11, 27)),  # Thanksgiving -> Friday
-        (date(2026, 12, 26), 0, date(2026, 12, 28)),  # due on a Saturday: after the due date
+        (date(2026, 12, 14), 1, date(2026, 12, 14)),  # Sunday -> Monday, the due date itself
+        # Rolling forward would pass the due date: the business day before instead.
+        (date(2026, 12, 12), 0, date(2026, 12, 11)),  # due on a Saturday -> Friday
+        (date(2026, 12, 26), 0, date(2026, 12, 24)),  # Saturday after Christmas -> Thursday
+        (date(2027, 1, 18), 0, date(2027, 1, 15)),  # due on Martin Luther King Day -> Friday
     ],
 )
 def test_cycle_date(due_date: date, days: int, expected: date) -> None:
     assert cycle_date(due_date, days) == expected
+
+
+def test_a_cycle_rolled_back_before_today_runs_today_not_in_the_past() -> None:
+    e = enrollment(AutopayStrategy.STATEMENT_BALANCE)
+    e.days_before_due = 0
+    saturday = bill()
+    saturday.due_date = date(2026, 12, 12)
+
+    run = plan(terms(e), saturday, date(2026, 12, 12))  # enrolled on the due date itself
+
+    assert (run.cycle_date, run.run_date) == (date(2026, 12, 11), date(2026, 12, 12))
 
 
 @pytest.mark.parametrize(
