@@ -6,17 +6,22 @@ carepay: a fresh SQLite database with Alex (a bill and a card), `carepay serve -
 1` (uvloop, httptools, default settings), and N graphql-transport-ws connections from
 `--clients` OS processes, each signed in as Alex and subscribed to
 `paymentEvents(after:)` from the current outbox position. Then payBill over HTTP,
-`--payments` times, 0.5 s apart. For each payment and subscriber the latency is the
-time from payBill's HTTP answer to the subscriber's receipt of the PAYMENT_SUCCEEDED
-frame (one clock: CLOCK_MONOTONIC, all processes on one machine).
+`--payments` times, 0.5 s apart. Each payment reaches every subscriber as two frames,
+PAYMENT_CREATED then PAYMENT_SUCCEEDED. For each payment and subscriber the latency is
+the time from payBill's HTTP answer to the subscriber's receipt of the
+PAYMENT_SUCCEEDED frame (one clock: CLOCK_MONOTONIC, all processes on one machine).
 
-limit: bench/broadcast_app.py, a plain Starlette WebSocket that sends the same frames
-(copied from a carepay frame, payment id changed) to every subscriber after answering
+limit: bench/broadcast_app.py, a plain Starlette WebSocket under the same uvicorn
+settings that sends the same frames (the two events of one carepay payment as received,
+payment id changed, in the same compact JSON) to every subscriber after answering
 POST /publish; the same clients, the same timing from the answer to the receipt.
 
 Reported for both: p50 and p99 over every (payment, subscriber), the last subscriber's
 latency per payment (median and worst over payments), missed or duplicated events, and
 server memory per idle subscriber (RSS with N idle subscribers minus RSS before, / N).
+Also how many of carepay's payments had their PAYMENT_CREATED frames out before payBill
+answered (the relay's timer fell between the payment's two transactions): for those,
+only the PAYMENT_SUCCEEDED frames are left to send after the answer.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.fanout_clients import ClientPlan, run_clients  # noqa: E402
+from bench.fanout_clients import ClientPlan, Receipts, run_clients  # noqa: E402
 
 DOCUMENT = (
     "subscription Events($after: String) { paymentEvents(after: $after) { cursor type status "
@@ -60,6 +65,7 @@ class Figures:
     missed: int
     duplicated: int
     rss_per_subscriber: float
+    created_early: int
 
 
 def _rss(pid: int) -> int:
@@ -91,13 +97,13 @@ def _start_clients(url: str, token: str, after: str, args: argparse.Namespace) -
     return started
 
 
-def _collect(started: list[Any]) -> tuple[list[dict[str, list[float]]], Any]:
-    """Stop the clients; per subscriber, payment id -> receipt times of PAYMENT_SUCCEEDED,
-    and one received event."""
+def _collect(started: list[Any]) -> tuple[list[Receipts], list[Any]]:
+    """Stop the clients; per subscriber, payment id -> event type -> receipt times, and
+    the events of one payment as received."""
     for _, parent in started:
         parent.send("stop")
-    receipts: list[dict[str, list[float]]] = []
-    sample = None
+    receipts: list[Receipts] = []
+    sample: list[Any] = []
     for process, parent in started:
         got, one = parent.recv()
         receipts += got
@@ -106,21 +112,23 @@ def _collect(started: list[Any]) -> tuple[list[dict[str, list[float]]], Any]:
     return receipts, sample
 
 
-def _figures(
-    answered: dict[str, float], receipts: list[dict[str, list[float]]], rss: float
-) -> Figures:
+def _figures(answered: dict[str, float], receipts: list[Receipts], rss: float) -> Figures:
     latencies: list[float] = []
     last: list[float] = []
-    missed = duplicated = 0
+    missed = duplicated = created_early = 0
     for payment_id, at in answered.items():
         per_payment = []
+        created = []
         for subscriber in receipts:
-            times = subscriber.get(payment_id, [])
+            events = subscriber.get(payment_id, {})
+            times = events.get("PAYMENT_SUCCEEDED", [])
             missed += not times
             duplicated += max(0, len(times) - 1)
             per_payment += [(t - at) * 1000 for t in times[:1]]
+            created += events.get("PAYMENT_CREATED", [])[:1]
         latencies += per_payment
         last.append(max(per_payment, default=float("nan")))
+        created_early += bool(created) and statistics.median(created) < at
     return Figures(
         p50=_percentile(latencies, 0.5),
         p99=_percentile(latencies, 0.99),
@@ -129,6 +137,7 @@ def _figures(
         missed=missed,
         duplicated=duplicated,
         rss_per_subscriber=rss,
+        created_early=created_early,
     )
 
 
@@ -154,8 +163,8 @@ async def _outbox_position(database_url: str) -> str:
         return event_cursor(await last_id())
 
 
-def run_carepay(args: argparse.Namespace, *, resumable: bool) -> tuple[Figures, dict[str, Any]]:
-    """The carepay measurement, and one received payload (the template for the limit).
+def run_carepay(args: argparse.Namespace, *, resumable: bool) -> tuple[Figures, list[Any]]:
+    """The carepay measurement, and one payment's events as received (the limit's frames).
 
     Live subscriptions (no `after`) of one viewer share a cohort; `resumable` ones (with
     `after`) each run their own stream, sharing only the execution of each event.
@@ -200,10 +209,10 @@ def run_carepay(args: argparse.Namespace, *, resumable: bool) -> tuple[Figures, 
         receipts, sample = _collect(clients)
         if "Traceback" in server.log():
             raise SystemExit(server.log()[-4000:])
-    return _figures(answered, receipts, rss), {"data": {"paymentEvents": sample}}
+    return _figures(answered, receipts, rss), sample
 
 
-def run_limit(args: argparse.Namespace, template: dict[str, Any]) -> Figures:
+def run_limit(args: argparse.Namespace, template: list[Any]) -> Figures:
     """The same clients and timing against the plain broadcast app."""
     import httpx
 
@@ -218,7 +227,7 @@ def run_limit(args: argparse.Namespace, template: dict[str, Any]) -> Figures:
         with httpx.Client(timeout=30) as http:
             for _ in range(200):
                 try:
-                    http.post(f"http://127.0.0.1:{port}/publish", json={"data": None})
+                    http.post(f"http://127.0.0.1:{port}/publish", json={"payloads": []})
                     break
                 except httpx.TransportError:
                     time.sleep(0.05)
@@ -228,11 +237,11 @@ def run_limit(args: argparse.Namespace, template: dict[str, Any]) -> Figures:
             rss = (_rss(server.pid) - before) / args.subscribers
 
             def publish(n: int) -> tuple[str, float]:
-                event = json.loads(json.dumps(template["data"]["paymentEvents"]))
-                event["payment"]["id"] = f"limit-{n}"
-                http.post(
-                    f"http://127.0.0.1:{port}/publish", json={"data": {"paymentEvents": event}}
-                )
+                payloads = []
+                for event in json.loads(json.dumps(template)):
+                    event["payment"]["id"] = f"limit-{n}"
+                    payloads.append({"data": {"paymentEvents": event}})
+                http.post(f"http://127.0.0.1:{port}/publish", json={"payloads": payloads})
                 return f"limit-{n}", time.monotonic()
 
             publish(1)
@@ -254,6 +263,8 @@ def main() -> None:
     args = parser.parse_args()
 
     live, template = run_carepay(args, resumable=False)
+    if [e["type"] for e in template] != ["PAYMENT_CREATED", "PAYMENT_SUCCEEDED"]:
+        raise SystemExit(f"unexpected frames for one payment: {template}")
     resumable, _ = run_carepay(args, resumable=True)
     limit = run_limit(args, template)
     print(f"{args.subscribers} subscribers on one worker, {args.payments} payments, 0.5 s apart")
@@ -271,6 +282,10 @@ def main() -> None:
             f"{name:22s} {f.p50:7.1f} {f.p99:7.1f} {f.last_p50:9.1f} {f.last_max:9.1f} "
             f"{f.missed:6d} {f.duplicated:4d} {f.rss_per_subscriber / 1024:12.1f}"
         )
+    frames = ", ".join(e["type"] for e in template)
+    print(f"frames per payment and subscriber: {len(template)} ({frames})")
+    for name, f in rows[:2]:
+        print(f"{name}: PAYMENT_CREATED out before the answer for {f.created_early} payments")
     for name, f in rows[:2]:
         print(f"last-subscriber p50, {name} / limit: {f.last_p50 / limit.last_p50:.2f}")
 

@@ -2,8 +2,10 @@
 
 It speaks just enough graphql-transport-ws (connection_init -> connection_ack, subscribe)
 for the same client to use it, holds every subscriber in a set, and on POST /publish
-answers at once, then sends the posted `next` payload to every subscriber, one after
-another: no database, no GraphQL, no broker.
+answers at once, then sends the posted `next` payloads (the events of one payment, in
+order) to every subscriber, one after another: no database, no GraphQL, no broker.
+Each payload is encoded once, in carepay's compact JSON, so the frames carry the same
+bytes as carepay's.
 
     uvicorn bench.broadcast_app:app --loop uvloop --http httptools
 """
@@ -41,20 +43,27 @@ async def graphql_ws(websocket: WebSocket) -> None:
         subscribers.pop(websocket, None)
 
 
-async def _broadcast(payload: dict[str, Any]) -> None:
+def _dumps(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+async def _broadcast(payloads: list[dict[str, Any]]) -> None:
+    encoded = [_dumps(payload) for payload in payloads]
     for websocket, op_id in list(subscribers.items()):
-        frame = json.dumps({"id": op_id, "type": "next", "payload": payload})
         try:
-            await websocket.send_text(frame)
+            for payload in encoded:
+                await websocket.send_text(
+                    f'{{"id":{_dumps(op_id)},"type":"next","payload":{payload}}}'
+                )
         except (WebSocketDisconnect, RuntimeError):
             subscribers.pop(websocket, None)
 
 
 async def publish(request: Request) -> JSONResponse:
-    """Answer, then broadcast the posted payload to every subscriber."""
-    payload = await request.json()
+    """Answer, then broadcast the posted payloads to every subscriber."""
+    payloads = (await request.json())["payloads"]
     return JSONResponse(
-        {"subscribers": len(subscribers)}, background=BackgroundTask(_broadcast, payload)
+        {"subscribers": len(subscribers)}, background=BackgroundTask(_broadcast, payloads)
     )
 
 

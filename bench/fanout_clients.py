@@ -2,7 +2,8 @@
 
 Frames are only timestamped while the run goes on (so parsing costs no latency) and
 decoded after it; the process reports, per subscriber, the receipt times of every
-PAYMENT_SUCCEEDED frame by payment id.
+payment event frame by payment id and event type, and the events of one payment as
+received (the frames the plain broadcast then sends for each of its payments).
 """
 
 from __future__ import annotations
@@ -53,17 +54,23 @@ async def _listen(ws: ClientConnection, frames: list[tuple[float, str | bytes]])
             await ws.send(json.dumps({"type": "pong"}))
 
 
-def _receipts(frames: list[tuple[float, str | bytes]]) -> tuple[dict[str, list[float]], Any]:
-    by_payment: dict[str, list[float]] = {}
-    sample = None
+Receipts = dict[str, dict[str, list[float]]]  # payment id -> event type -> receipt times
+
+
+def _receipts(frames: list[tuple[float, str | bytes]]) -> tuple[Receipts, list[Any]]:
+    by_payment: Receipts = {}
+    events: dict[str, list[Any]] = {}
+    sample: list[Any] = []
     for at, raw in frames:
         message = json.loads(raw)
         if message.get("type") != "next":
             continue
         event = message["payload"]["data"]["paymentEvents"]
+        payment_id = event["payment"]["id"]
+        by_payment.setdefault(payment_id, {}).setdefault(event["type"], []).append(at)
+        events.setdefault(payment_id, []).append(event)
         if event["type"] == "PAYMENT_SUCCEEDED":
-            by_payment.setdefault(event["payment"]["id"], []).append(at)
-            sample = sample or event
+            sample = sample or events[payment_id]
     return by_payment, sample
 
 
@@ -81,7 +88,7 @@ async def _run(plan: ClientPlan, conn: Connection) -> None:
     await asyncio.gather(*listeners, return_exceptions=True)
     await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
     decoded = [_receipts(f) for f in frames]
-    sample = next((s for _, s in decoded if s is not None), None)
+    sample = next((s for _, s in decoded if s), [])
     conn.send(([r for r, _ in decoded], sample))
 
 

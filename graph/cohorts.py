@@ -4,10 +4,13 @@ A live payment subscription (no `after`) of a given document, variables and view
 (member, role, access) produces the same results for every socket that opens it: a
 wall of dashboards on one staff account, a member's phone and laptop. Such sockets
 join one cohort, which runs a single Strawberry stream (so replay, per-event access
-checks and execution happen once) and hands each result to every member's bounded
-queue; a task per member sends it. A member that falls `queue_size` results behind is
-ended with a SUBSCRIBER_LAGGING error telling it to resubscribe with `after` (then it
-catches up from the outbox on a stream of its own); the others never wait for it.
+checks and execution happen once) and hands each result to every member in turn. A
+member sends at once while its socket takes the frame without waiting (the usual
+case: no task wake-up per member and frame); a send that has to wait goes on in a
+task of its own, and the member's next results queue behind it, at most
+`queue_size`. A member that falls further behind is ended with a SUBSCRIBER_LAGGING
+error telling it to resubscribe with `after` (then it catches up from the outbox on
+a stream of its own); the others never wait for it.
 """
 
 import asyncio
@@ -15,7 +18,8 @@ import contextlib
 import dataclasses
 import json
 import logging
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Coroutine, Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -34,12 +38,15 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.utils.aio import aclosing
 
 from graph.context import Context
+from graph.eager import start_eagerly
 from graph.loaders import Loaders
 
 log = logging.getLogger(__name__)
 
 SHAREABLE_FIELDS = frozenset({"paymentEvents", "paymentStatusFeed"})
 Key = tuple[object, ...]
+Message = dict[str, Any]
+Send = Callable[[Message], Coroutine[Any, Any, None]]
 
 
 @lru_cache(maxsize=256)
@@ -85,28 +92,93 @@ def cohort_key(context: Context, payload: dict[str, Any]) -> Key | None:
     return (query, name, encoded, viewer.member.id, viewer.is_staff, access)
 
 
-@dataclasses.dataclass(eq=False)
+def _lagging(op_id: str) -> Message:
+    text = (
+        "Subscriber too slow: resubscribe with `after` set to the cursor of the last "
+        "event you received"
+    )
+    error = {"message": text, "extensions": {"code": "SUBSCRIBER_LAGGING"}}
+    return {"id": op_id, "type": "error", "payload": [error]}
+
+
 class Member:
-    """One socket's operation in a cohort: its queue of messages to send."""
+    """One socket's operation in a cohort: sends its messages in order, at once when it can.
 
-    op_id: str
-    queue_size: int
-    queue: asyncio.Queue[dict[str, Any]] = dataclasses.field(default_factory=asyncio.Queue)
+    `ended` resolves once the last message (`complete` or `error`) is out, or with the
+    exception of a send that failed.
+    """
 
-    def offer(self, message: dict[str, Any]) -> bool:
-        """Queue a message; False (and the queue replaced by a lag error) when it is full."""
-        if self.queue.qsize() < self.queue_size:
-            self.queue.put_nowait(message)
+    def __init__(self, op_id: str, send: Send, *, queue_size: int) -> None:
+        self.op_id = op_id
+        self.queue_size = queue_size
+        self.ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._send = send
+        self._backlog: deque[Message] = deque()
+        self._in_flight: asyncio.Task[None] | None = None
+        self._in_flight_final = False
+
+    def offer(self, message: Message) -> bool:
+        """Send or queue a message; False when the member is to leave the cohort (it ended,
+        or fell `queue_size` messages behind and now gets a lag error instead)."""
+        if self.ended.done():
+            return False
+        if self._in_flight is None:
+            self._deliver(message)
+            return not self.ended.done()
+        if len(self._backlog) < self.queue_size:
+            self._backlog.append(message)
             return True
-        while not self.queue.empty():
-            self.queue.get_nowait()
-        text = (
-            "Subscriber too slow: resubscribe with `after` set to the cursor of the last "
-            "event you received"
-        )
-        error = {"message": text, "extensions": {"code": "SUBSCRIBER_LAGGING"}}
-        self.queue.put_nowait({"id": self.op_id, "type": "error", "payload": [error]})
+        self._backlog.clear()
+        self._backlog.append(_lagging(self.op_id))
         return False
+
+    def close(self) -> None:
+        """Drop what is queued and stop a send still waiting (the member leaves)."""
+        self._backlog.clear()
+        if self._in_flight is not None:
+            self._in_flight.cancel()
+        if self.ended.done() and not self.ended.cancelled():
+            self.ended.exception()  # retrieved: a failed send ends the member, not the process
+        self.ended.cancel()
+
+    def _deliver(self, message: Message) -> None:
+        """Send messages, oldest first, while each goes out without waiting."""
+        while True:
+            try:
+                in_flight = start_eagerly(self._send(message))
+            except Exception as exc:
+                self._end(exc)
+                return
+            final = message["type"] != "next"
+            if in_flight is not None:
+                self._in_flight, self._in_flight_final = in_flight, final
+                in_flight.add_done_callback(self._sent)
+                return
+            if final:
+                self._end(None)
+                return
+            if not self._backlog:
+                return
+            message = self._backlog.popleft()
+
+    def _sent(self, in_flight: asyncio.Task[None]) -> None:
+        self._in_flight = None
+        if in_flight.cancelled():
+            self._end(None)
+        elif (exc := in_flight.exception()) is not None:
+            self._end(exc)
+        elif self._in_flight_final:
+            self._end(None)
+        elif self._backlog:
+            self._deliver(self._backlog.popleft())
+
+    def _end(self, exc: BaseException | None) -> None:
+        if self.ended.done():
+            return
+        if exc is None:
+            self.ended.set_result(None)
+        else:
+            self.ended.set_exception(exc)
 
 
 class Cohort:
@@ -153,7 +225,7 @@ class Cohort:
 
     def _broadcast(self, kind: str, payload: Any) -> None:
         for member in list(self.members):
-            message: dict[str, Any] = {"id": member.op_id, "type": kind}
+            message: Message = {"id": member.op_id, "type": kind}
             if payload is not None:
                 message["payload"] = payload
             if not member.offer(message):
@@ -179,19 +251,21 @@ class Cohorts:
 
     @contextlib.contextmanager
     def joined(
-        self, key: Key, context: Context, payload: dict[str, Any], op_id: str
+        self, key: Key, context: Context, payload: dict[str, Any], op_id: str, send: Send
     ) -> Iterator[Member]:
-        """Membership of the cohort for `key` (started if new) for as long as the block runs."""
+        """Membership of the cohort for `key` (started if new) for as long as the block runs;
+        `send` sends one of the member's messages on its socket."""
         cohort = self._cohorts.get(key)
         if cohort is None:
             cohort = self._cohorts[key] = Cohort(self, key, context, payload)
             cohort.start(self.schema)
-        member = Member(op_id=op_id, queue_size=self.queue_size)
+        member = Member(op_id, send, queue_size=self.queue_size)
         cohort.members.add(member)
         try:
             yield member
         finally:
             cohort.members.discard(member)
+            member.close()
             if not cohort.members and self._cohorts.get(key) is cohort:
                 self.dissolve(cohort)
 

@@ -17,7 +17,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     SubscribeMessage,
 )
 
-from graph.cohorts import Cohorts, Key, cohort_key
+from graph.cohorts import Cohorts, Key, Send, cohort_key
 from graph.context import Context
 
 log = logging.getLogger(__name__)
@@ -82,12 +82,9 @@ class KeepAliveHandler(BaseGraphQLTransportWSHandler[Context, None]):
             "variables": operation.variables,
             "operationName": operation.operation_name,
         }
-        with cohorts.joined(key, self.context, payload, operation.id) as member:
-            while True:
-                message = await member.queue.get()
-                await operation.send_operation_message(message)  # type: ignore[arg-type]
-                if message["type"] != "next":
-                    return
+        send: Send = operation.send_operation_message  # type: ignore[assignment]
+        with cohorts.joined(key, self.context, payload, operation.id, send) as member:
+            await member.ended
 
     async def handle_task_exception(self, error: Exception) -> None:
         """A peer that vanished mid-send (killed, network gone) is routine, not an error."""
@@ -111,8 +108,8 @@ class KeepAliveHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await super().shutdown()
 
 
-def _dumps(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"))
+# One encoder for every message: json.dumps with separators builds a new one per call.
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class FrameEncoder:
