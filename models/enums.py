@@ -178,6 +178,7 @@ class AutopaySkipReason(StrEnum):
     NO_PAYING_ACCESS = "NO_PAYING_ACCESS"
     ENROLLMENT_SUSPENDED = "ENROLLMENT_SUSPENDED"
     ENROLLMENT_CANCELED = "ENROLLMENT_CANCELED"
+    WINDOW_MISSED = "WINDOW_MISSED"  # no run between the cycle date and the due date
 
 
 class NotificationErrorCode(StrEnum):

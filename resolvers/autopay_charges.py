@@ -1,15 +1,14 @@
 """The autopay charge job: each enrollment's bill charged once per cycle, across workers.
 
-1. Claim: one transaction that begins by writing the enrollment row (its row lock on
-   PostgreSQL, the write lock on SQLite, so claims for an enrollment are serial)
-   inserts the AutopayCharge row, unique on (enrollment, bill, cycle date): CLAIMED
-   with the amount to charge, or SKIPPED with the reason.
+1. Claim (resolvers/autopay_claims.py): the AutopayCharge row, unique on (enrollment,
+   bill, cycle date), inserted CLAIMED with the amount to charge, or SKIPPED with the
+   reason.
 2. Charge: `pay_bill` as the enrolled member, with the idempotency key
    autopay:<enrollment>:<bill>:<cycle date>, outside any transaction.
 3. Record: a guarded CLAIMED -> CHARGED/FAILED/SKIPPED update; only one worker applies it.
 A crash leaves a CLAIMED row; every run resumes those first with the same key, so
-the payment is made at most once. A SKIPPED cycle is looked at again on later runs
-in its window (the card was replaced, the hold lifted).
+the payment is made at most once. A window that closed with no run at all is
+recorded and told (resolvers/autopay_missed.py).
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ import logging
 from collections.abc import Awaitable
 from datetime import date, datetime
 
-from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
@@ -33,10 +31,12 @@ from models.enums import (
     PaymentStatus,
     Role,
 )
-from resolvers import autopay_outcomes
+from resolvers import autopay_notices, autopay_outcomes
 from resolvers.access import load_viewer
+from resolvers.autopay_claims import claim
+from resolvers.autopay_missed import missed_windows
 from resolvers.autopay_outcomes import FAILED_PAYMENTS
-from resolvers.autopay_plan import PlannedCharge, due_now, enrollments_due
+from resolvers.autopay_plan import due_now, enrollments_due
 from resolvers.autopay_report import AutopayReport
 from resolvers.errors import Forbidden
 from resolvers.idempotency import AUTOPAY_KEY_PREFIX
@@ -46,7 +46,6 @@ from resolvers.payments import pay_bill
 
 log = logging.getLogger(__name__)
 BATCH = 500
-_ACTIVE_CLAIMS = (AutopayChargeStatus.CLAIMED, AutopayChargeStatus.CHARGED)
 _STILL_RUNNING = frozenset({PaymentErrorCode.PAYMENT_IN_PROGRESS})
 _REFUSALS = {
     PaymentErrorCode.BILL_NOT_FOUND: AutopaySkipReason.NO_PAYING_ACCESS,  # access revoked
@@ -71,6 +70,7 @@ async def run_autopay(at: datetime) -> AutopayReport:
             claimed = await claim(enrollment, run, report)
             if claimed is not None:
                 await _isolated(settle(claimed, report), report, claimed.id)
+        await missed_windows(enrollment, at.date(), report)
     log.info("%s", report)
     return report
 
@@ -82,61 +82,6 @@ async def _isolated(work: Awaitable[None], report: AutopayReport, charge_id: int
     except Exception:
         log.exception("autopay charge %s failed unexpectedly; the next run resumes it", charge_id)
         report.errors.append(charge_id)
-
-
-async def claim(
-    enrollment: AutopayEnrollment, run: PlannedCharge, report: AutopayReport
-) -> AutopayCharge | None:
-    """Record this cycle's decision once; the CLAIMED row to charge, or None."""
-    status = AutopayChargeStatus.SKIPPED if run.skip_reason else AutopayChargeStatus.CLAIMED
-    reason = run.skip_reason.value if run.skip_reason else None
-    stamp = now()
-    try:
-        async with in_transaction() as conn:
-            locked = (
-                await AutopayEnrollment.filter(id=enrollment.id, status=AutopayStatus.ACTIVE)
-                .using_db(conn)
-                .update(consecutive_failures=F("consecutive_failures"))
-            )
-            if locked != 1:
-                return None  # canceled or suspended since we read it
-            rows = await AutopayCharge.filter(
-                enrollment_id=enrollment.id, bill_id=run.bill.id
-            ).using_db(conn)
-            if any(r.status in _ACTIVE_CLAIMS for r in rows) or any(
-                r.cycle_date == run.cycle_date and r.status is not AutopayChargeStatus.SKIPPED
-                for r in rows
-            ):
-                return None  # charged (maybe under an earlier cycle date) or being charged
-            mine = next((r for r in rows if r.cycle_date == run.cycle_date), None)
-            values = {"status": status, "amount": run.amount, "skip_reason": reason}
-            if mine is None:
-                charge = await AutopayCharge.create(
-                    enrollment_id=enrollment.id,
-                    bill_id=run.bill.id,
-                    cycle_date=run.cycle_date,
-                    created_at=stamp,
-                    updated_at=stamp,
-                    using_db=conn,
-                    **values,
-                )
-            elif mine.skip_reason == reason:
-                return None  # skipped before, for the same reason
-            else:
-                await (
-                    AutopayCharge.filter(id=mine.id, status=AutopayChargeStatus.SKIPPED)
-                    .using_db(conn)
-                    .update(updated_at=stamp, **values)
-                )
-                charge = mine
-                charge.status, charge.amount, charge.skip_reason = status, run.amount, reason
-    except IntegrityError:
-        return None  # another worker inserted this cycle's row first
-    if status is AutopayChargeStatus.SKIPPED:
-        log.info("autopay %s skips bill %s: %s", enrollment.id, run.bill.id, reason)
-        report.skipped.append(charge.id)
-        return None
-    return charge
 
 
 async def settle(charge: AutopayCharge, report: AutopayReport) -> None:
@@ -225,6 +170,8 @@ async def _finish(
             return  # another worker recorded it
         if payment is not None and payment.status is PaymentStatus.SUCCEEDED:
             await autopay_outcomes.succeeded(conn, charge)
+        elif to is AutopayChargeStatus.SKIPPED and reason in autopay_notices.TOLD_SKIPS:
+            await autopay_notices.skipped(conn, charge, AutopaySkipReason(reason))
         elif to is AutopayChargeStatus.FAILED:
             suspended = await autopay_outcomes.failed(
                 conn, charge, reason=reason or "", payment_id=payment.id if payment else None

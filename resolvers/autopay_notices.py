@@ -8,8 +8,9 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from adapters.clock import today
 from models import AutopayCharge, AutopayEnrollment, Bill
-from models.enums import NotificationKind, PaymentMethodKind
+from models.enums import AutopaySkipReason, NotificationKind, PaymentMethodKind
 from models.money import Money
+from models.notifications import Notification
 from models.payments import PaymentMethod
 from resolvers import notices
 from resolvers.autopay_plan import PlannedCharge
@@ -20,6 +21,19 @@ _FAILURE_WORDS = {
     "PAYMENT_METHOD_EXPIRED": "the card has expired",
     "PROCESSOR_UNAVAILABLE": "the payment processor did not answer",
 }
+# Skips the member can act on, and how they read; the other skips need no word.
+_SKIP_WORDS = {
+    AutopaySkipReason.PAYMENT_METHOD_EXPIRED: "{method} has expired",
+    AutopaySkipReason.PAYMENT_METHOD_REMOVED: "the payment method it used was removed",
+    AutopaySkipReason.ACCOUNT_ON_HOLD: "the account is on hold",
+    AutopaySkipReason.ACCOUNT_CLOSED: "the account is closed",
+    AutopaySkipReason.NO_PAYING_ACCESS: (
+        "your access to this account no longer includes paying its bills"
+    ),
+    AutopaySkipReason.WINDOW_MISSED: "its scheduled run did not take place before the due date",
+}
+TOLD_SKIPS = frozenset(_SKIP_WORDS)
+_METHOD_SKIPS = {AutopaySkipReason.PAYMENT_METHOD_EXPIRED, AutopaySkipReason.PAYMENT_METHOD_REMOVED}
 _RETURN_WORDS = {"R01": "insufficient funds", "R02": "account closed", "R03": "no such account"}
 
 
@@ -117,3 +131,39 @@ async def failed(
         currency=bill.currency,
     )
     await notices.write(conn, notice)
+
+
+async def skipped(
+    conn: BaseDBAsyncClient, charge: AutopayCharge, reason: AutopaySkipReason
+) -> Notification | None:
+    """AUTOPAY_FAILED for a cycle left unpaid for a reason in TOLD_SKIPS, once per reason.
+
+    Call it in the transaction that recorded the skip, under the enrollment's lock.
+    """
+    bill = await Bill.filter(id=charge.bill_id).using_db(conn).get()
+    enrollment = await AutopayEnrollment.filter(id=charge.enrollment_id).using_db(conn).get()
+    method = await PaymentMethod.filter(id=enrollment.method_id).using_db(conn).first()
+    owed = charge.amount or int(bill.amount_due)
+    why = _SKIP_WORDS[reason].format(method=describe_method(method))
+    message = (
+        f"Autopay did not pay {Money(owed, bill.currency).formatted} on statement "
+        f"{bill.statement_number}: {why}."
+    )
+    due = long_date(bill.due_date)
+    if today() > bill.due_date:
+        message += f" It was due {due}; please pay it now."
+    elif reason in _METHOD_SKIPS:
+        message += f" Choose another payment method for autopay, or pay it another way by {due}."
+    else:
+        message += f" Please pay it another way by {due}."
+    notice = notices.Notice(
+        member_id=enrollment.member_id,
+        kind=NotificationKind.AUTOPAY_FAILED,
+        message=message,
+        dedupe_key=f"AUTOPAY_FAILED:{charge.id}:skip:{reason.value}",
+        bill_id=bill.id,
+        account_id=bill.account_id,
+        amount=owed,
+        currency=bill.currency,
+    )
+    return await notices.write_once(conn, notice)

@@ -28,7 +28,7 @@ from resolvers.access import PAYING_ROLES
 from resolvers.business_days import next_business_day, previous_business_day
 
 # How long after its due date a bill is still looked at (a missed window is told once).
-_LOOK_BACK = timedelta(days=7)
+LOOK_BACK = timedelta(days=7)
 MAX_DAYS_BEFORE_DUE = 20
 # Reasons that belong to the bill, not to the enrollment: nextRun looks past them.
 BILL_REASONS = frozenset({AutopaySkipReason.NOTHING_DUE, AutopaySkipReason.BILL_VOIDED})
@@ -147,7 +147,7 @@ async def enrollments_due(today: date, *, ahead: int = 0) -> list[AutopayEnrollm
     """Active enrollments with a bill whose cycle may fall by `ahead` days after `today`."""
     query = AutopayEnrollment.filter(
         status=AutopayStatus.ACTIVE,
-        account__bills__due_date__gte=today - _LOOK_BACK,
+        account__bills__due_date__gte=today - LOOK_BACK,
         account__bills__due_date__lte=today + timedelta(days=MAX_DAYS_BEFORE_DUE + ahead),
     )
     return await query.distinct().order_by("id")

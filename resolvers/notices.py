@@ -61,6 +61,14 @@ async def write(conn: BaseDBAsyncClient, notice: Notice) -> Notification:
     return notification
 
 
+async def write_once(conn: BaseDBAsyncClient, notice: Notice) -> Notification | None:
+    """`write`, unless its key was sent; for callers that hold a lock serializing the key."""
+    sent = Notification.filter(dedupe_key=notice.dedupe_key).using_db(conn)
+    if await sent.exists():
+        return None
+    return await write(conn, notice)
+
+
 async def send_once(notice: Notice) -> Notification | None:
     """Send the notice in its own transaction; None if its dedupe key was already sent."""
     try:

@@ -127,7 +127,8 @@ async def test_a_missed_cycle_is_caught_up_until_the_due_date_and_not_after(db: 
 
     assert await Payment.filter(bill_id=caught_up.id).count() == 1
     assert not await Payment.filter(bill_id=too_late.id).exists()
-    assert not await AutopayCharge.filter(bill_id=too_late.id).exists()
+    missed = await AutopayCharge.get(bill_id=too_late.id)
+    assert (missed.status, missed.skip_reason) == (AutopayChargeStatus.SKIPPED, "WINDOW_MISSED")
 
 
 async def test_the_amount_is_the_least_of_strategy_cap_and_due_less_pending(db: str) -> None:

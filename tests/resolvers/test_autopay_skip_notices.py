@@ -1,0 +1,128 @@
+"""When autopay leaves a bill unpaid for a reason the member can act on, the member is told."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+from adapters.clock import FixedClock, set_clock
+from models import (
+    AccountAccess,
+    AutopayCharge,
+    AutopayEnrollment,
+    Bill,
+    BillingAccount,
+    Notification,
+    OutboxEvent,
+    Payment,
+    PaymentMethod,
+)
+from models.enums import (
+    AccountStatus,
+    AutopayChargeStatus,
+    NotificationKind,
+    PaymentMethodStatus,
+)
+from resolvers.autopay_charges import claim, run_autopay
+from resolvers.autopay_plan import due_now
+from resolvers.autopay_report import AutopayReport
+from tests import factories
+
+DUE = date(2026, 12, 10)  # a Thursday; 3 days before is Monday December 7
+CYCLE = date(2026, 12, 7)
+
+
+async def run(day: date) -> AutopayReport:
+    at = datetime.combine(day, time(9), UTC)
+    set_clock(FixedClock(at))
+    return await run_autopay(at)
+
+
+async def enrolled(*, due: int = 12_000) -> tuple[AutopayEnrollment, Bill]:
+    jordan = await factories.member()
+    acct = await factories.account(jordan)
+    card = await factories.card(jordan)
+    enrollment = await factories.autopay(jordan, acct, card)
+    bill = await factories.bill(acct, due=due, due_date=DUE, statement_date=date(2026, 11, 15))
+    return enrollment, bill
+
+
+async def told(bill: Bill) -> list[str]:
+    rows = await Notification.filter(bill_id=bill.id, kind=NotificationKind.AUTOPAY_FAILED)
+    return [n.message for n in sorted(rows, key=lambda n: n.id)]
+
+
+async def test_a_window_that_closed_with_no_run_is_recorded_and_told_once(db: str) -> None:
+    enrollment, bill = await enrolled()
+
+    report = await run(date(2026, 12, 11))  # the scheduler was down from Dec 4 to Dec 10
+    await run(date(2026, 12, 12))
+
+    charge = await AutopayCharge.get(bill_id=bill.id)
+    assert (charge.status, charge.skip_reason, charge.cycle_date) == (
+        AutopayChargeStatus.SKIPPED,
+        "WINDOW_MISSED",
+        CYCLE,
+    )
+    assert report.skipped == [charge.id]
+    (message,) = await told(bill)
+    assert "did not pay $120.00" in message and "was due Thursday, December 10" in message
+    notice = await Notification.get(bill_id=bill.id, kind=NotificationKind.AUTOPAY_FAILED)
+    assert notice.member_id == enrollment.member_id
+    assert await OutboxEvent.filter(notification_id=notice.id).count() == 1
+    assert not await Payment.filter(bill_id=bill.id).exists()
+
+
+async def test_a_closed_window_autopay_did_not_owe_is_left_alone(db: str) -> None:
+    _, paid = await enrolled()
+    await Bill.filter(id=paid.id).update(amount_due=0, amount_paid=12_000)
+    late, before_enrolment = await enrolled()
+    # Set up (or changed) after the due date: that bill was never autopay's.
+    await AutopayEnrollment.filter(id=late.id).update(updated_at=datetime(2026, 12, 11, tzinfo=UTC))
+
+    await run(date(2026, 12, 12))
+
+    assert not await AutopayCharge.filter(bill_id__in=[paid.id, before_enrolment.id]).exists()
+    assert not await Notification.filter(kind=NotificationKind.AUTOPAY_FAILED).exists()
+
+
+async def test_skips_the_member_can_act_on_are_told_once_per_reason(db: str) -> None:
+    expired, expired_bill = await enrolled()
+    await PaymentMethod.filter(id=expired.method_id).update(exp_month=11, exp_year=2026)
+    held, held_bill = await enrolled()
+    await BillingAccount.filter(id=held.account_id).update(status=AccountStatus.ON_HOLD)
+    revoked, revoked_bill = await enrolled()
+    await AccountAccess.filter(account_id=revoked.account_id).update(
+        revoked_at=datetime(2026, 12, 1, tzinfo=UTC)
+    )
+    _, paid = await enrolled()
+    await Bill.filter(id=paid.id).update(amount_due=0, amount_paid=12_000)
+
+    await run(CYCLE)
+    await run(date(2026, 12, 8))
+
+    (card,) = await told(expired_bill)
+    assert "Visa ending 4242 has expired" in card and "another payment method" in card
+    (hold,) = await told(held_bill)
+    assert "on hold" in hold and "by Thursday, December 10, 2026" in hold
+    (access,) = await told(revoked_bill)
+    assert "no longer includes paying" in access
+    assert await told(paid) == []  # nothing was owed: nothing to tell
+    assert await Notification.filter(kind=NotificationKind.AUTOPAY_FAILED).count() == 3
+
+
+async def test_a_method_removed_after_the_claim_is_told(db: str) -> None:
+    enrollment, bill = await enrolled()
+    set_clock(FixedClock(datetime.combine(CYCLE, time(9), UTC)))
+    (planned,) = await due_now(enrollment, CYCLE)
+    assert await claim(enrollment, planned, AutopayReport()) is not None  # then the run died
+    await PaymentMethod.filter(id=enrollment.method_id).update(status=PaymentMethodStatus.REMOVED)
+
+    await run(CYCLE)
+
+    charge = await AutopayCharge.get(bill_id=bill.id)
+    assert (charge.status, charge.skip_reason) == (
+        AutopayChargeStatus.SKIPPED,
+        "PAYMENT_METHOD_REMOVED",
+    )
+    (message,) = await told(bill)
+    assert "was removed" in message
