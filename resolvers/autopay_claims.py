@@ -4,8 +4,10 @@ One transaction that begins by writing the enrollment row (its row lock on
 PostgreSQL, the write lock on SQLite, so claims for an enrollment are serial)
 inserts the AutopayCharge row, unique on (enrollment, bill, cycle date): CLAIMED
 with the amount to charge, or SKIPPED with the reason. A SKIPPED cycle is looked at
-again on later runs in its window (the card was replaced, the hold lifted). A skip
-the member can act on is told in an AUTOPAY_FAILED notice, in the same transaction.
+again on later runs in its window (the card was replaced, the hold lifted). A claim
+to charge is announced (AUTOPAY_UPCOMING with its amount and method) in the same
+transaction unless those terms were announced already; a skip the member can act
+on is told in an AUTOPAY_FAILED notice, also in the same transaction.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from tortoise.transactions import in_transaction
 from adapters.clock import now
 from models import AutopayCharge, AutopayEnrollment
 from models.enums import AutopayChargeStatus, AutopayStatus
-from resolvers import autopay_notices
+from resolvers import autopay_notices, notices
 from resolvers.autopay_plan import PlannedCharge
 from resolvers.autopay_report import AutopayReport
 
@@ -43,6 +45,9 @@ async def claim(
             )
             if locked != 1:
                 return None  # canceled or suspended since we read it
+            current = await AutopayEnrollment.filter(id=enrollment.id).using_db(conn).get()
+            if _terms(current) != _terms(enrollment):
+                return None  # changed since it was planned: the next run plans it afresh
             rows = await AutopayCharge.filter(
                 enrollment_id=enrollment.id, bill_id=run.bill.id
             ).using_db(conn)
@@ -73,7 +78,10 @@ async def claim(
                 )
                 charge = mine
                 charge.status, charge.amount, charge.skip_reason = status, run.amount, reason
-            if run.skip_reason in autopay_notices.TOLD_SKIPS:
+            if status is AutopayChargeStatus.CLAIMED:
+                # Only announced terms are charged: announced here if the reminders were not.
+                await notices.write_once(conn, autopay_notices.upcoming(enrollment, run))
+            elif run.skip_reason in autopay_notices.TOLD_SKIPS:
                 await autopay_notices.skipped(conn, charge, run.skip_reason)
     except IntegrityError:
         return None  # another worker inserted this cycle's row first
@@ -82,3 +90,9 @@ async def claim(
         report.skipped.append(charge.id)
         return None
     return charge
+
+
+def _terms(enrollment: AutopayEnrollment) -> tuple[object, ...]:
+    """What a planned run's amount and method were computed from."""
+    e = enrollment
+    return (e.method_id, e.strategy, e.fixed_amount, e.max_amount, e.days_before_due)

@@ -62,7 +62,7 @@ def long_date(day: date) -> str:
 
 
 def upcoming(enrollment: AutopayEnrollment, run: PlannedCharge) -> notices.Notice:
-    """AUTOPAY_UPCOMING: the amount, date and method of a charge a few days ahead."""
+    """AUTOPAY_UPCOMING: the amount, date and method of a charge; sent again if they change."""
     bill = run.bill
     amount = Money(run.amount, bill.currency).formatted
     return notices.Notice(
@@ -72,7 +72,11 @@ def upcoming(enrollment: AutopayEnrollment, run: PlannedCharge) -> notices.Notic
             f"Autopay will pay {amount} on statement {bill.statement_number} on "
             f"{long_date(run.run_date)} with {describe_method(run.method)}."
         ),
-        dedupe_key=f"AUTOPAY_UPCOMING:{enrollment.id}:{bill.id}:{run.cycle_date.isoformat()}",
+        # The terms are part of the occasion: changed terms are announced again.
+        dedupe_key=(
+            f"AUTOPAY_UPCOMING:{enrollment.id}:{bill.id}:{run.cycle_date.isoformat()}:"
+            f"{run.amount}:{run.method.id if run.method else 0}"
+        ),
         bill_id=bill.id,
         account_id=bill.account_id,
         amount=run.amount,

@@ -106,7 +106,11 @@ async def statements_available(today: date) -> list[Notice]:
 
 
 async def autopay_upcoming(today: date, notice_days: int) -> list[Notice]:
-    """AUTOPAY_UPCOMING from `notice_days` before a charge's cycle date up to the day itself."""
+    """AUTOPAY_UPCOMING from `notice_days` before a charge's cycle date until it is charged.
+
+    Late enrollments and statements that arrive inside the window are announced on
+    the first run that sees them; so are terms changed after an announcement.
+    """
     notices = []
     for enrollment in await enrollments_due(today, ahead=notice_days):
         bills = await open_bills(enrollment, today)
@@ -114,7 +118,7 @@ async def autopay_upcoming(today: date, notice_days: int) -> list[Notice]:
         terms = await load_terms(enrollment)
         for bill in bills:
             run = plan(terms, bill, today)
-            soon = run.cycle_date - timedelta(days=notice_days) <= today <= run.cycle_date
+            soon = run.cycle_date - timedelta(days=notice_days) <= today  # open_bills: <= due
             if soon and run.skip_reason is None and bill.id not in started:
                 notices.append(autopay_notices.upcoming(enrollment, run))
     return notices

@@ -1,7 +1,8 @@
 """The scheduler's jobs, run once as of a given time.
 
 ACH settlement, the reconciler, reminders, then autopay charges (reminders first, so
-an AUTOPAY_UPCOMING sent on the charge day itself precedes the charge). Every job
+an AUTOPAY_UPCOMING sent on the charge day itself precedes the charge; the charge job
+announces terms not yet announced itself, before charging them). Every job
 is safe to run on every worker at once and to repeat: each piece of work is claimed
 through a unique key in the database, so no leader is needed. A job that raises is
 logged and reported; the jobs after it still run.

@@ -125,7 +125,7 @@ async def test_autopay_upcoming_three_days_before_the_charge_with_amount_date_me
     assert "Mastercard ending 4242" in notice.message
 
 
-async def test_autopay_upcoming_is_sent_on_the_charge_day_if_missed_but_not_after(
+async def test_a_charge_made_before_any_reminder_run_was_announced_first_and_only_once(
     db: str,
 ) -> None:
     alex, _, acct = await household()
@@ -140,7 +140,10 @@ async def test_autopay_upcoming_is_sent_on_the_charge_day_if_missed_but_not_afte
     report = await remind(date(2026, 12, 7))
 
     assert report.sent[NotificationKind.AUTOPAY_UPCOMING] == 0
-    assert not await Notification.filter(bill_id=charged.id, kind="AUTOPAY_UPCOMING").exists()
+    (notice,) = await Notification.filter(bill_id=charged.id, kind="AUTOPAY_UPCOMING")
+    receipt = await Notification.get(bill_id=charged.id, kind="PAYMENT_CONFIRMATION")
+    assert notice.member_id == alex.id and notice.id < receipt.id
+    assert not await Notification.filter(bill_id=first.id, kind="AUTOPAY_UPCOMING").exists()
 
 
 async def test_payment_method_expiring_before_an_autopay_card_runs_out(db: str) -> None:
