@@ -57,6 +57,9 @@ class AutopayCharge(Model):
         "models.Payment", related_name="autopay_charge", null=True, on_delete=fields.SET_NULL
     )
     skip_reason = fields.CharField(max_length=200, null=True)
+    # How many times the cycle was claimed to charge; names each try's idempotency key.
+    # The database default fills in the rows written before it existed.
+    attempt = fields.SmallIntField(default=1, db_default=1)
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
 

@@ -4,7 +4,7 @@
    bill, cycle date), inserted CLAIMED with the amount to charge, or SKIPPED with the
    reason.
 2. Charge: `pay_bill` as the enrolled member, with the idempotency key
-   autopay:<enrollment>:<bill>:<cycle date>, outside any transaction.
+   autopay:<enrollment>:<bill>:<cycle date>[:<try>], outside any transaction.
 3. Record: a guarded CLAIMED -> CHARGED/FAILED/SKIPPED update; only one worker applies it.
 A crash leaves a CLAIMED row; every run resumes those first with the same key, so
 the payment is made at most once. A window that closed with no run at all is
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable
-from datetime import date, datetime
+from datetime import datetime
 
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
@@ -38,8 +38,8 @@ from resolvers.autopay_missed import missed_windows
 from resolvers.autopay_outcomes import FAILED_PAYMENTS
 from resolvers.autopay_plan import due_now, enrollments_due
 from resolvers.autopay_report import AutopayReport
+from resolvers.autopay_retry import idempotency_key
 from resolvers.errors import Forbidden
-from resolvers.idempotency import AUTOPAY_KEY_PREFIX
 from resolvers.outbox import audit
 from resolvers.payment_errors import PaymentError
 from resolvers.payments import pay_bill
@@ -53,11 +53,6 @@ _REFUSALS = {
     PaymentErrorCode.PAYMENT_METHOD_NOT_FOUND: AutopaySkipReason.PAYMENT_METHOD_REMOVED,
     PaymentErrorCode.PAYMENT_METHOD_EXPIRED: AutopaySkipReason.PAYMENT_METHOD_EXPIRED,
 }
-
-
-def idempotency_key(enrollment_id: int, bill_id: int, cycle: date) -> str:
-    """The key autopay pays a bill's cycle with: the same on every worker and every retry."""
-    return f"{AUTOPAY_KEY_PREFIX}{enrollment_id}:{bill_id}:{cycle.isoformat()}"
 
 
 async def run_autopay(at: datetime) -> AutopayReport:
@@ -87,7 +82,7 @@ async def _isolated(work: Awaitable[None], report: AutopayReport, charge_id: int
 async def settle(charge: AutopayCharge, report: AutopayReport) -> None:
     """Pay a CLAIMED cycle (or replay its payment) and record the outcome once."""
     enrollment = await AutopayEnrollment.get(id=charge.enrollment_id)
-    key = idempotency_key(enrollment.id, charge.bill_id, charge.cycle_date)
+    key = idempotency_key(enrollment.id, charge.bill_id, charge.cycle_date, charge.attempt)
     if enrollment.status is not AutopayStatus.ACTIVE and not await _key_used(enrollment, key):
         inactive = AutopaySkipReason(f"ENROLLMENT_{enrollment.status.value}")
         await _finish(charge, AutopayChargeStatus.SKIPPED, report, reason=inactive.value)

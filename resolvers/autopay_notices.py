@@ -100,6 +100,11 @@ def expiring(enrollment: AutopayEnrollment, method: PaymentMethod, expires: date
     )
 
 
+def failed_key(charge: AutopayCharge) -> str:
+    """The dedupe key of the AUTOPAY_FAILED notice of a cycle's try."""
+    return f"AUTOPAY_FAILED:{charge.id}:{charge.attempt}"
+
+
 async def failed(
     conn: BaseDBAsyncClient,
     charge: AutopayCharge,
@@ -120,14 +125,14 @@ async def failed(
             "payment method and set it up again."
         )
     elif today() <= bill.due_date:
-        message += " Please pay this statement another way before its due date."
+        message += f" Please pay this statement another way by {long_date(bill.due_date)}."
     else:
         message += f" It was due {long_date(bill.due_date)}; please pay it another way."
     notice = notices.Notice(
         member_id=enrollment.member_id,
         kind=NotificationKind.AUTOPAY_FAILED,
         message=message,
-        dedupe_key=f"AUTOPAY_FAILED:{charge.id}",
+        dedupe_key=failed_key(charge),
         bill_id=bill.id,
         account_id=bill.account_id,
         payment_id=payment_id,

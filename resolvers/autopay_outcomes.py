@@ -11,10 +11,11 @@ from __future__ import annotations
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 
-from adapters.clock import now
-from models import AutopayCharge, AutopayEnrollment, Payment
+from adapters.clock import now, today
+from models import AutopayCharge, AutopayEnrollment, Bill, Payment
 from models.enums import AutopayChargeStatus, AutopayStatus, PaymentSource, PaymentStatus
 from resolvers import autopay_notices
+from resolvers.autopay_retry import RETRYABLE, last_try
 from resolvers.outbox import audit
 
 MAX_FAILURES = 3
@@ -60,8 +61,16 @@ async def failed(
 ) -> bool:
     """Count a failed charge, suspend autopay at MAX_FAILURES in a row, tell the member.
 
+    A processor error is retried, not counted: the member is told only on the last try.
     Returns whether this failure suspended the enrollment.
     """
+    if reason in RETRYABLE:
+        bill = await Bill.filter(id=charge.bill_id).using_db(conn).get()
+        if last_try(charge, bill, today()):
+            await autopay_notices.failed(
+                conn, charge, reason=reason, payment_id=payment_id, suspended=False
+            )
+        return False
     enrollment = AutopayEnrollment.filter(id=charge.enrollment_id)
     await enrollment.using_db(conn).update(consecutive_failures=F("consecutive_failures") + 1)
     failures = (await enrollment.using_db(conn).get()).consecutive_failures

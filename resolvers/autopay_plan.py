@@ -25,6 +25,7 @@ from models.enums import (
 )
 from models.payments import PaymentMethod
 from resolvers.access import PAYING_ROLES
+from resolvers.autopay_retry import failed_with, may_retry
 from resolvers.business_days import next_business_day, previous_business_day
 
 # How long after its due date a bill is still looked at (a missed window is told once).
@@ -166,20 +167,23 @@ async def due_now(enrollment: AutopayEnrollment, today: date) -> list[PlannedCha
     return [run for run in runs if run.cycle_date <= today]
 
 
-async def started_bills(enrollment: AutopayEnrollment, bills: list[Bill]) -> set[int]:
-    """Which of the bills autopay has charged, failed on, or is charging (skips aside)."""
-    rows = (
-        await AutopayCharge.filter(enrollment_id=enrollment.id, bill_id__in=[b.id for b in bills])
-        .exclude(status=AutopayChargeStatus.SKIPPED)
-        .values_list("bill_id")
-    )
-    return {int(row[0]) for row in rows}
+async def started_bills(enrollment: AutopayEnrollment, bills: list[Bill], today: date) -> set[int]:
+    """Which of the bills autopay has charged, is charging, or failed on for good (skips aside)."""
+    rows = await AutopayCharge.filter(
+        enrollment_id=enrollment.id, bill_id__in=[b.id for b in bills]
+    ).exclude(status=AutopayChargeStatus.SKIPPED)
+    methods = await failed_with(rows)
+    return {
+        row.bill_id
+        for row in rows
+        if not may_retry(row, methods.get(row.payment_id or 0), enrollment.method_id, today)
+    }
 
 
 async def next_run(enrollment: AutopayEnrollment, today: date) -> PlannedCharge | None:
     """The next bill autopay will charge (or skip, and why); None if no bill is ahead."""
     bills = await open_bills(enrollment, today)
-    started = await started_bills(enrollment, bills)
+    started = await started_bills(enrollment, bills, today)
     terms = await load_terms(enrollment)
     runs = [plan(terms, bill, today) for bill in bills if bill.id not in started]
     runs.sort(key=lambda run: (run.run_date, run.bill.id))

@@ -114,7 +114,7 @@ async def autopay_upcoming(today: date, notice_days: int) -> list[Notice]:
     notices = []
     for enrollment in await enrollments_due(today, ahead=notice_days):
         bills = await open_bills(enrollment, today)
-        started = await started_bills(enrollment, bills)
+        started = await started_bills(enrollment, bills, today)
         terms = await load_terms(enrollment)
         for bill in bills:
             run = plan(terms, bill, today)

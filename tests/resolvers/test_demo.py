@@ -266,7 +266,7 @@ def test_the_cli_seeds_an_empty_database_once(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr[-2000:]
         return done.stdout
 
-    assert run("migrate").startswith("applied 1 migration(s): models.0001")
+    assert run("migrate").startswith("applied 2 migration(s): models.0001")
     assert run("migrate").strip() == "applied 0 migration(s)"
     first = run("seed", "--demo", "--if-empty")
     second = run("seed", "--demo", "--if-empty")
