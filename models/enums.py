@@ -179,6 +179,7 @@ class AutopaySkipReason(StrEnum):
     ENROLLMENT_SUSPENDED = "ENROLLMENT_SUSPENDED"
     ENROLLMENT_CANCELED = "ENROLLMENT_CANCELED"
     WINDOW_MISSED = "WINDOW_MISSED"  # no run between the cycle date and the due date
+    NO_MINIMUM_SET = "NO_MINIMUM_SET"  # MINIMUM_DUE, on a bill with money owed but no minimum
 
 
 class NotificationErrorCode(StrEnum):

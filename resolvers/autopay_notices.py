@@ -30,6 +30,9 @@ _SKIP_WORDS = {
     AutopaySkipReason.NO_PAYING_ACCESS: (
         "your access to this account no longer includes paying its bills"
     ),
+    AutopaySkipReason.NO_MINIMUM_SET: (
+        "the statement sets no minimum payment, and your autopay pays the minimum due"
+    ),
     AutopaySkipReason.WINDOW_MISSED: "its scheduled run did not take place before the due date",
 }
 TOLD_SKIPS = frozenset(_SKIP_WORDS)

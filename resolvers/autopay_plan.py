@@ -111,9 +111,17 @@ def skip_reason(terms: Terms, bill: Bill, amount: int, on: date) -> AutopaySkipR
         return AutopaySkipReason.PAYMENT_METHOD_REMOVED
     if method_expired(method, on):
         return AutopaySkipReason.PAYMENT_METHOD_EXPIRED
+    if amount <= 0 and _no_minimum(enrollment, bill):
+        return AutopaySkipReason.NO_MINIMUM_SET
     if amount <= 0:
         return AutopaySkipReason.NOTHING_DUE
     return None
+
+
+def _no_minimum(enrollment: AutopayEnrollment, bill: Bill) -> bool:
+    """Whether a MINIMUM_DUE enrollment meets a bill that owes money but sets no minimum."""
+    strategy = enrollment.strategy is AutopayStrategy.MINIMUM_DUE
+    return strategy and int(bill.minimum_due) <= 0 and int(bill.amount_due) > 0
 
 
 def plan(terms: Terms, bill: Bill, today: date) -> PlannedCharge:

@@ -126,6 +126,18 @@ def test_skip_reasons() -> None:
     assert plan(terms(e), voided, today).skip_reason is AutopaySkipReason.BILL_VOIDED
 
 
+def test_minimum_due_on_a_bill_that_owes_money_but_sets_no_minimum_says_so() -> None:
+    e = enrollment(AutopayStrategy.MINIMUM_DUE)
+    today = date(2026, 12, 7)
+
+    assert plan(terms(e), bill(minimum=0), today).skip_reason is AutopaySkipReason.NO_MINIMUM_SET
+    assert plan(terms(e), bill(minimum=0, due=0), today).skip_reason is (
+        AutopaySkipReason.NOTHING_DUE
+    )
+    met = bill(minimum=2_500, due=20_000)  # 100.00 already paid: the minimum is met
+    assert plan(terms(e), met, today).skip_reason is AutopaySkipReason.NOTHING_DUE
+
+
 async def test_next_run_names_the_next_bill_date_amount_and_method(db: str) -> None:
     jordan = await factories.member()
     acct = await factories.account(jordan)

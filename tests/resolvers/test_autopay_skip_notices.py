@@ -19,11 +19,13 @@ from models import (
 from models.enums import (
     AccountStatus,
     AutopayChargeStatus,
+    AutopaySkipReason,
+    AutopayStrategy,
     NotificationKind,
     PaymentMethodStatus,
 )
 from resolvers.autopay_charges import claim, run_autopay
-from resolvers.autopay_plan import due_now
+from resolvers.autopay_plan import due_now, next_run
 from resolvers.autopay_report import AutopayReport
 from tests import factories
 
@@ -126,3 +128,20 @@ async def test_a_method_removed_after_the_claim_is_told(db: str) -> None:
     )
     (message,) = await told(bill)
     assert "was removed" in message
+
+
+async def test_minimum_due_with_no_minimum_set_is_recorded_and_told(db: str) -> None:
+    jordan = await factories.member()
+    acct = await factories.account(jordan)
+    card = await factories.card(jordan)
+    enrollment = await factories.autopay(jordan, acct, card, strategy=AutopayStrategy.MINIMUM_DUE)
+    bill = await factories.bill(acct, due=12_000, due_date=DUE, statement_date=date(2026, 11, 15))
+
+    await run(CYCLE)
+
+    charge = await AutopayCharge.get(enrollment_id=enrollment.id)
+    assert (charge.status, charge.skip_reason) == (AutopayChargeStatus.SKIPPED, "NO_MINIMUM_SET")
+    (message,) = await told(bill)
+    assert "did not pay $120.00" in message and "no minimum payment" in message
+    found = await next_run(enrollment, date(2026, 12, 1))
+    assert found is not None and found.skip_reason is AutopaySkipReason.NO_MINIMUM_SET
