@@ -21,7 +21,14 @@ from models.payments import PaymentMethod
 from resolvers import autopay_notices
 from resolvers.access import PAYING_ROLES
 from resolvers.autopay_notices import long_date
-from resolvers.autopay_plan import enrollments_due, load_terms, open_bills, plan, started_bills
+from resolvers.autopay_plan import (
+    PlannedCharge,
+    enrollments_due,
+    load_terms,
+    open_bills,
+    plan,
+    started_bills,
+)
 from resolvers.notices import Notice, send_once
 from settings import Settings
 
@@ -61,18 +68,50 @@ async def send_reminders(at: datetime, *, settings: Settings) -> ReminderReport:
 
 
 async def due_soon(today: date, offsets: Sequence[int]) -> list[Notice]:
-    """BILL_DUE_SOON for unpaid bills due within the largest offset (the nearest occasion)."""
+    """BILL_DUE_SOON for unpaid bills due within the largest offset (the nearest occasion).
+
+    A bill autopay will pay says how much autopay will pay, and when.
+    """
     if not offsets:
         return []
     bills = await _unpaid(due_date__gt=today, due_date__lte=today + timedelta(days=max(offsets)))
+    autopay = await _planned_charges(bills, today)
     occasions = []
     for bill in bills:
         days_left = (bill.due_date - today).days
         offset = min(k for k in offsets if k >= days_left)
         amount = Money(bill.amount_due, bill.currency).formatted
-        message = f"Statement {bill.statement_number} is due {long_date(bill.due_date)}: {amount}."
+        due = long_date(bill.due_date)
+        message = f"Statement {bill.statement_number} is due {due}: {amount}."
+        run = autopay.get(bill.id)
+        if run is not None and run.amount == bill.amount_due:
+            message = (
+                f"Autopay will pay {amount} on {long_date(run.run_date)} for statement "
+                f"{bill.statement_number}, due {due}."
+            )
+        elif run is not None:
+            paying = Money(run.amount, bill.currency).formatted
+            message += f" Autopay will pay {paying} of it on {long_date(run.run_date)}."
         occasions.append((bill, message, bill.due_date - timedelta(days=offset)))
     return await _to_payers(NotificationKind.BILL_DUE_SOON, occasions)
+
+
+async def _planned_charges(bills: Sequence[Bill], today: date) -> dict[int, PlannedCharge]:
+    """The autopay charge planned for each bill that autopay will pay, by bill id."""
+    accounts = {bill.account_id for bill in bills}
+    enrollments = await AutopayEnrollment.filter(
+        account_id__in=sorted(accounts), status=AutopayStatus.ACTIVE
+    )
+    planned = {}
+    for enrollment in enrollments:
+        mine = [bill for bill in bills if bill.account_id == enrollment.account_id]
+        started = await started_bills(enrollment, mine, today)
+        terms = await load_terms(enrollment)
+        for bill in mine:
+            run = plan(terms, bill, today)
+            if run.skip_reason is None and bill.id not in started:
+                planned[bill.id] = run
+    return planned
 
 
 async def overdue(today: date) -> list[Notice]:

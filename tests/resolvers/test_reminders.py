@@ -11,7 +11,7 @@ import pytest
 
 from adapters.clock import FixedClock, set_clock
 from models import Bill, BillingAccount, Member, Notification, OutboxEvent, PaymentMethod
-from models.enums import AccessRole, NotificationKind
+from models.enums import AccessRole, AccountStatus, AutopayStrategy, NotificationKind
 from resolvers.autopay_charges import run_autopay
 from resolvers.reminders import ReminderReport, send_reminders
 from settings import Settings, SettingsError
@@ -63,6 +63,43 @@ async def test_due_soon_goes_to_each_payer_seven_and_one_days_before(db: str) ->
     first = await Notification.filter(kind=NotificationKind.BILL_DUE_SOON).first()
     assert first is not None and first.amount == 10_000
     assert "$100.00" in first.message and "December 10, 2026" in first.message
+
+
+async def test_due_soon_says_what_autopay_will_pay_and_when(db: str) -> None:
+    alex, sam, acct = await household()
+    await factories.autopay(sam, acct, await factories.card(sam))
+    full = await factories.bill(acct, due=12_000, due_date=DUE, statement_date=date(2026, 10, 1))
+    other = await factories.account(alex)
+    await factories.autopay(
+        alex,
+        other,
+        await factories.card(alex),
+        fixed_amount=5_000,
+        strategy=AutopayStrategy.FIXED_AMOUNT,
+    )
+    part = await factories.bill(other, due=42_000, due_date=DUE, statement_date=date(2026, 10, 1))
+    held = await factories.account(alex)
+    await factories.autopay(alex, held, await factories.card(alex))
+    await BillingAccount.filter(id=held.id).update(status=AccountStatus.ON_HOLD)
+    unpaid = await factories.bill(held, due=7_000, due_date=DUE, statement_date=date(2026, 10, 1))
+
+    await remind(date(2026, 12, 3))
+
+    async def said(bill: Bill) -> set[str]:
+        rows = await Notification.filter(bill_id=bill.id, kind=NotificationKind.BILL_DUE_SOON)
+        return {n.message for n in rows}
+
+    assert await said(full) == {
+        "Autopay will pay $120.00 on Monday, December 7, 2026 for statement "
+        f"{full.statement_number}, due Thursday, December 10, 2026."
+    }
+    assert await said(part) == {
+        f"Statement {part.statement_number} is due Thursday, December 10, 2026: $420.00. "
+        "Autopay will pay $50.00 of it on Monday, December 7, 2026."
+    }
+    assert await said(unpaid) == {  # autopay would skip it: the plain reminder
+        f"Statement {unpaid.statement_number} is due Thursday, December 10, 2026: $70.00."
+    }
 
 
 async def test_a_missed_reminder_is_sent_late_once_and_offsets_are_configurable(db: str) -> None:
