@@ -104,23 +104,27 @@ def _iso_time(value: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
-async def _run_scheduler_once(settings: Settings, at: datetime) -> RunReport:
+async def _run_scheduler_once(settings: Settings, at: datetime) -> tuple[RunReport, list[str]]:
     from adapters.clock import FixedClock, set_clock
     from models.db import close_db, init_db
     from resolvers.scheduler import run_once
+    from resolvers.scheduler_digest import digest
 
     set_clock(FixedClock(at))  # every stamp the jobs write reads "at"
     await init_db(settings.database_url)
     try:
-        return await run_once(at, settings=settings)
+        report = await run_once(at, settings=settings)
+        return report, await digest(report)
     finally:
         await close_db()
 
 
 def _scheduler_run_once(args: argparse.Namespace, settings: Settings) -> int:
     logging.basicConfig(level=settings.log_level, stream=sys.stderr)
-    report = asyncio.run(_run_scheduler_once(settings, args.at))
+    report, lines = asyncio.run(_run_scheduler_once(settings, args.at))
     print(report)
+    for line in lines:  # one per settlement, charge, skip and notice
+        print(line)
     return 1 if report.errors else 0
 
 

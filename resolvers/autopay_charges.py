@@ -166,12 +166,13 @@ async def _finish(
         if payment is not None and payment.status is PaymentStatus.SUCCEEDED:
             await autopay_outcomes.succeeded(conn, charge)
         elif to is AutopayChargeStatus.SKIPPED and reason in autopay_notices.TOLD_SKIPS:
-            await autopay_notices.skipped(conn, charge, AutopaySkipReason(reason))
+            report.told(await autopay_notices.skipped(conn, charge, AutopaySkipReason(reason)))
         elif to is AutopayChargeStatus.FAILED:
-            suspended = await autopay_outcomes.failed(
+            failure = await autopay_outcomes.failed(
                 conn, charge, reason=reason or "", payment_id=payment.id if payment else None
             )
-            if suspended:
+            report.told(failure.notice)
+            if failure.suspended:
                 report.suspended.append(charge.enrollment_id)
         await audit(
             action=f"autopay.{to.value.lower()}",

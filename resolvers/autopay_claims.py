@@ -75,13 +75,15 @@ async def claim(
                 return None
             else:
                 charge = await _reclaim(conn, mine, run, stamp)
+            notice = None
             if status is AutopayChargeStatus.CLAIMED:
                 # Only announced terms are charged: announced here if the reminders were not.
-                await notices.write_once(conn, autopay_notices.upcoming(enrollment, run))
+                notice = await notices.write_once(conn, autopay_notices.upcoming(enrollment, run))
             elif run.skip_reason in autopay_notices.TOLD_SKIPS:
-                await autopay_notices.skipped(conn, charge, run.skip_reason)
+                notice = await autopay_notices.skipped(conn, charge, run.skip_reason)
     except IntegrityError:
         return None  # another worker inserted this cycle's row first
+    report.told(notice)
     if status is AutopayChargeStatus.SKIPPED:
         log.info("autopay %s skips bill %s: %s", enrollment.id, run.bill.id, reason)
         report.skipped.append(charge.id)

@@ -44,7 +44,7 @@ async def missed_windows(enrollment: AutopayEnrollment, today: date, report: Aut
     for bill in bills:
         mine = [r for r in rows if r.bill_id == bill.id]
         if mine:
-            await _tell_last_try(mine)
+            await _tell_last_try(mine, report)
             continue
         run = plan(terms, bill, bill.due_date)  # as its window's last day would have seen it
         if run.skip_reason in BILL_REASONS:
@@ -53,20 +53,18 @@ async def missed_windows(enrollment: AutopayEnrollment, today: date, report: Aut
         await claim(enrollment, replace(run, run_date=today, skip_reason=reason), report)
 
 
-async def _tell_last_try(rows: list[AutopayCharge]) -> None:
+async def _tell_last_try(rows: list[AutopayCharge], report: AutopayReport) -> None:
     """A processor error whose retry the window closed on, told if its last try did not."""
     last = rows[-1]
     retried = last.status is AutopayChargeStatus.FAILED and last.skip_reason in RETRYABLE
     if not retried or await Notification.exists(dedupe_key=autopay_notices.failed_key(last)):
         return
+    reason = str(last.skip_reason)
     try:
         async with in_transaction() as conn:
-            await autopay_notices.failed(
-                conn,
-                last,
-                reason=str(last.skip_reason),
-                payment_id=last.payment_id,
-                suspended=False,
+            notice = await autopay_notices.failed(
+                conn, last, reason=reason, payment_id=last.payment_id, suspended=False
             )
     except IntegrityError:
-        pass  # another worker told it
+        return  # another worker told it
+    report.told(notice)

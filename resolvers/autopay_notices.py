@@ -115,7 +115,7 @@ async def failed(
     reason: str,
     payment_id: int | None,
     suspended: bool,
-) -> None:
+) -> Notification:
     """AUTOPAY_FAILED, in the transaction that recorded the failure."""
     bill = await Bill.filter(id=charge.bill_id).using_db(conn).get()
     enrollment = await AutopayEnrollment.filter(id=charge.enrollment_id).using_db(conn).get()
@@ -142,7 +142,7 @@ async def failed(
         amount=charge.amount,
         currency=bill.currency,
     )
-    await notices.write(conn, notice)
+    return await notices.write(conn, notice)
 
 
 async def skipped(

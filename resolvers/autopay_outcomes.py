@@ -8,11 +8,13 @@ the payment row before the charge row, so whichever commits second sees the othe
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 
 from adapters.clock import now, today
-from models import AutopayCharge, AutopayEnrollment, Bill, Payment
+from models import AutopayCharge, AutopayEnrollment, Bill, Notification, Payment
 from models.enums import AutopayChargeStatus, AutopayStatus, PaymentSource, PaymentStatus
 from resolvers import autopay_notices
 from resolvers.autopay_retry import RETRYABLE, last_try
@@ -56,21 +58,28 @@ async def succeeded(conn: BaseDBAsyncClient, charge: AutopayCharge) -> None:
     await enrollment.update(consecutive_failures=0)
 
 
+class Failure(NamedTuple):
+    """What recording a failed charge did: suspended the enrollment, and the notice sent."""
+
+    suspended: bool
+    notice: Notification | None
+
+
 async def failed(
     conn: BaseDBAsyncClient, charge: AutopayCharge, *, reason: str, payment_id: int | None
-) -> bool:
+) -> Failure:
     """Count a failed charge, suspend autopay at MAX_FAILURES in a row, tell the member.
 
     A processor error is retried, not counted: the member is told only on the last try.
-    Returns whether this failure suspended the enrollment.
     """
     if reason in RETRYABLE:
         bill = await Bill.filter(id=charge.bill_id).using_db(conn).get()
-        if last_try(charge, bill, today()):
-            await autopay_notices.failed(
-                conn, charge, reason=reason, payment_id=payment_id, suspended=False
-            )
-        return False
+        if not last_try(charge, bill, today()):
+            return Failure(suspended=False, notice=None)
+        notice = await autopay_notices.failed(
+            conn, charge, reason=reason, payment_id=payment_id, suspended=False
+        )
+        return Failure(suspended=False, notice=notice)
     enrollment = AutopayEnrollment.filter(id=charge.enrollment_id)
     await enrollment.using_db(conn).update(consecutive_failures=F("consecutive_failures") + 1)
     failures = (await enrollment.using_db(conn).get()).consecutive_failures
@@ -80,7 +89,7 @@ async def failed(
         .update(status=AutopayStatus.SUSPENDED, updated_at=now())
         == 1
     )
-    await autopay_notices.failed(
+    notice = await autopay_notices.failed(
         conn, charge, reason=reason, payment_id=payment_id, suspended=suspended
     )
-    return suspended
+    return Failure(suspended=suspended, notice=notice)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from models.enums import AutopayChargeStatus
+from models.notifications import Notification
 
 
 @dataclass
@@ -17,6 +18,12 @@ class AutopayReport:
     in_progress: list[int] = field(default_factory=list)
     errors: list[int] = field(default_factory=list)
     suspended: list[int] = field(default_factory=list)  # enrollment ids
+    notices: list[int] = field(default_factory=list)  # notification ids
+
+    def told(self, notice: Notification | None) -> None:
+        """Count a notification the job sent (None: none was sent)."""
+        if notice is not None:
+            self.notices.append(notice.id)
 
     def outcome(self, status: AutopayChargeStatus) -> list[int]:
         """The list a final charge status is counted in."""

@@ -43,6 +43,7 @@ class ReminderReport:
     """How many notifications of each kind one run sent."""
 
     sent: Counter[NotificationKind] = field(default_factory=Counter)
+    notices: list[int] = field(default_factory=list)  # notification ids
 
     def __str__(self) -> str:
         kinds = ", ".join(f"{kind.value} {n}" for kind, n in sorted(self.sent.items()))
@@ -61,8 +62,10 @@ async def send_reminders(at: datetime, *, settings: Settings) -> ReminderReport:
     ]
     report = ReminderReport()
     for notice in await _unsent(candidates):
-        if await send_once(notice) is not None:
+        notification = await send_once(notice)
+        if notification is not None:
             report.sent[notice.kind] += 1
+            report.notices.append(notification.id)
     log.info("%s", report)
     return report
 
