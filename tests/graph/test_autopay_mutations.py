@@ -108,7 +108,7 @@ async def test_a_proxy_viewer_sees_the_next_run_but_not_the_method(db: str) -> N
 
     run = (await data_of(NEXT_RUN, as_email="viv@example.org", variables=h))["autopay"]["nextRun"]
 
-    assert run["method"] is None and run["skipReason"] == "NOTHING_DUE"  # no minimum on it
+    assert run["method"] is None and run["skipReason"] == "NO_MINIMUM_SET"  # owes, no minimum
 
 
 async def test_a_foreign_account_is_refused_exactly_as_an_unknown_one(db: str) -> None:
