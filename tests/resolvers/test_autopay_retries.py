@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, time
 
 from adapters.clock import FixedClock, set_clock
@@ -152,4 +153,18 @@ async def test_a_decline_is_tried_again_only_once_per_change_of_method(db: str) 
     assert len(await failed_notices()) == 2
     upcoming = await Notification.filter(kind=NotificationKind.AUTOPAY_UPCOMING).count()
     assert upcoming == 3  # each method was announced before it was charged
+    await assert_ledger()
+
+
+async def test_concurrent_runs_retry_a_processor_error_once(db: str) -> None:
+    bills = [(await enrolled("tok_processingError"))[1] for _ in range(3)]
+    await run(CYCLE)
+    at = datetime.combine(date(2026, 12, 8), time(9), UTC)
+    set_clock(FixedClock(at))
+
+    await asyncio.gather(*(run_autopay(at) for _ in range(4)))
+
+    for bill in bills:
+        assert len(await tries(bill)) == 2
+        assert (await AutopayCharge.get(bill_id=bill.id)).attempt == 2
     await assert_ledger()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, time, timedelta
 
 from adapters.clock import FixedClock, set_clock
@@ -138,3 +139,17 @@ async def test_a_claim_resumed_after_its_debit_was_returned_is_recorded_as_faile
     assert (done.status, done.skip_reason) == (AutopayChargeStatus.FAILED, "ACH_RETURN_R01")
     assert (await AutopayEnrollment.get(id=enrollment.id)).consecutive_failures == 1
     assert await Notification.filter(kind=NotificationKind.AUTOPAY_FAILED).count() == 1
+
+
+async def test_concurrent_settlements_count_a_return_once(db: str) -> None:
+    enrollments = [await enrolled_by_bank(RETURNED) for _ in range(3)]
+    await run_autopay(at(CYCLE))
+    moment = at(SETTLES)
+
+    await asyncio.gather(*(settle_due(moment) for _ in range(4)))
+
+    for enrollment in enrollments:
+        after = await AutopayEnrollment.get(id=enrollment.id)
+        assert after.consecutive_failures == 1
+    assert await Notification.filter(kind=NotificationKind.AUTOPAY_FAILED).count() == 3
+    await assert_ledger()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, time
 
 from adapters.clock import FixedClock, set_clock
@@ -145,3 +146,16 @@ async def test_minimum_due_with_no_minimum_set_is_recorded_and_told(db: str) -> 
     assert "did not pay $120.00" in message and "no minimum payment" in message
     found = await next_run(enrollment, date(2026, 12, 1))
     assert found is not None and found.skip_reason is AutopaySkipReason.NO_MINIMUM_SET
+
+
+async def test_concurrent_runs_record_and_tell_a_missed_window_once(db: str) -> None:
+    bills = [(await enrolled())[1] for _ in range(3)]
+    at = datetime.combine(date(2026, 12, 11), time(9), UTC)
+    set_clock(FixedClock(at))
+
+    reports = await asyncio.gather(*(run_autopay(at) for _ in range(4)))
+
+    assert sum(len(r.skipped) for r in reports) == 3
+    for bill in bills:
+        assert await AutopayCharge.filter(bill_id=bill.id).count() == 1
+        assert len(await told(bill)) == 1
