@@ -102,7 +102,7 @@ class RedisBroker:
                         self.local.resync()
                         backoff = self._first_backoff
                     elif message["type"] == "message":
-                        self.local.deliver(Batch.from_json(message["data"]))
+                        await self.local.prepare_and_deliver(Batch.from_json(message["data"]))
             except (RedisError, OSError) as exc:
                 self.subscribed.clear()
                 log.warning("Redis listener lost (%s); retrying in %.2fs", exc, backoff)

@@ -4,7 +4,8 @@ A live payment subscription (no `after`) of a given document, variables and view
 (member, role, access) produces the same results for every socket that opens it: a
 wall of dashboards on one staff account, a member's phone and laptop. Such sockets
 join one cohort, which runs a single Strawberry stream (so replay, per-event access
-checks and execution happen once) and hands each result to every member in turn. A
+checks and execution happen once) and hands each result to every member in turn (the
+results of one outbox batch together, so each member's frames leave back to back). A
 member sends at once while its socket takes the frame without waiting (the usual
 case: no task wake-up per member and frame); a send that has to wait goes on in a
 task of its own, and the member's next results queue behind it, at most
@@ -194,6 +195,7 @@ class Cohort:
         )
         self.payload = payload
         self.task: asyncio.Task[None] | None = None
+        self._pending: list[tuple[str, Any]] = []
 
     def start(self, schema: Any) -> None:
         """Run the stream in the background."""
@@ -224,12 +226,22 @@ class Cohort:
             self.registry.dissolve(self)
 
     def _broadcast(self, kind: str, payload: Any) -> None:
+        # Results that come out together (one outbox batch) go to each member together:
+        # its frames leave back to back, and no member waits for everyone's first frame.
+        self._pending.append((kind, payload))
+        if len(self._pending) == 1:
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
         for member in list(self.members):
-            message: Message = {"id": member.op_id, "type": kind}
-            if payload is not None:
-                message["payload"] = payload
-            if not member.offer(message):
-                self.members.discard(member)
+            for kind, payload in pending:
+                message: Message = {"id": member.op_id, "type": kind}
+                if payload is not None:
+                    message["payload"] = payload
+                if not member.offer(message):
+                    self.members.discard(member)
+                    break
 
 
 def _next_payload(result: ExecutionResult) -> dict[str, Any]:

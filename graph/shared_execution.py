@@ -15,6 +15,7 @@ from graphql import ExecutionResult
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from graph.context import Context
+from graph.eager import eager_future
 from graph.types.event import PaymentEvent
 from resolvers.memo import awaited
 
@@ -50,8 +51,10 @@ class SharedEventExecution(StrawberryGraphQLCoreExecutionContext):
             outcome = super().execute_operation(serially)
             if not self.is_awaitable(outcome):
                 return outcome
-            future = shared.start(key, _result(outcome))
-        elif future.done() and future.exception() is None:
+            # Run at once: with the event's rows loaded ahead (resolvers/events.py) the
+            # execution finishes without waiting, and so does every subscriber's after it.
+            future = shared.start(key, eager_future(_result(outcome)))
+        if future.done() and future.exception() is None:
             return future.result()  # the usual case: no await, no task
         return awaited(future)
 

@@ -11,10 +11,11 @@ Each event is checked against the reader's access at the moment it is delivered.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from adapters.broker import Broker, Event
+from adapters.broker import Batch, Broker, Event
 from models.people import AccountAccess
 from resolvers.event_log import last_id, read_after
 from resolvers.memo import Memo
@@ -65,6 +66,25 @@ class EventStream:
         self.page_size = page_size
         # Asked once per event and worker, however many subscribers it reaches.
         self.audience: Memo[tuple[int, int], frozenset[int]] = Memo(_holders)
+
+    async def prepare(self, batch: Batch) -> None:
+        """Look up who may see each event of a batch in one query, before subscribers ask."""
+        keys = [
+            (event.id, event.account_id)
+            for event in batch.events
+            if event.account_id is not None
+            and not self.audience.known((event.id, event.account_id))
+        ]
+        if not keys:
+            return
+        rows = await AccountAccess.filter(
+            account_id__in={account for _, account in keys}, revoked_at__isnull=True
+        ).values_list("account_id", "member_id")
+        holders: defaultdict[int, set[int]] = defaultdict(set)
+        for account_id, member_id in rows:
+            holders[int(account_id)].add(int(member_id))
+        for key in keys:
+            self.audience.prime(key, frozenset(holders[key[1]]))
 
     async def allowed(self, interest: Interest, event: Event) -> bool:
         """Whether the event goes to this subscriber, by its kind and current access."""

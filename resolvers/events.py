@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-from adapters.broker import Broker, Event, InProcessBroker
+from adapters.broker import Batch, Broker, Event, InProcessBroker
 from adapters.redis_broker import RedisBroker
 from models.notifications import Notification
 from models.payments import Payment
@@ -47,6 +47,23 @@ class EventHub:
         # Whatever the API layer computes once per event for subscribers that would get
         # the same answer (graph/shared_execution.py keys it).
         self.shared: Shared[tuple[object, ...], object] = Shared(size=1024)
+        broker.local.prepare = self.prepare
+
+    async def prepare(self, batch: Batch) -> None:
+        """Before a batch reaches this worker's subscribers: who may see each event, and the
+        payments the events are about, each in one query (so no subscriber waits on them)."""
+        await self.stream.prepare(batch)
+        keys = [
+            (event.id, event.payment_id)
+            for event in batch.events
+            if event.payment_id is not None
+            and not self.payments.known((event.id, event.payment_id))
+        ]
+        if keys:
+            rows = await Payment.filter(id__in={payment_id for _, payment_id in keys})
+            by_id = {row.id: row for row in rows}
+            for key in keys:
+                self.payments.prime(key, by_id.get(key[1]))
 
     async def start(self) -> None:
         """Connect the broker and start relaying."""

@@ -33,6 +33,20 @@ class Memo(Generic[K, V]):
         # Shielded: one caller giving up must not cancel the load the others wait for.
         return await asyncio.shield(future)
 
+    def prime(self, key: K, value: V) -> None:
+        """Remember `value` for `key` (loaded together with others), unless already known."""
+        if key in self._entries:
+            return
+        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
+        future.set_result(value)
+        self._entries[key] = future
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+    def known(self, key: K) -> bool:
+        """Whether a result for `key` is remembered or on its way."""
+        return key in self._entries
+
     def _forget_failure(self, key: K, done: asyncio.Future[V]) -> None:
         if (done.cancelled() or done.exception() is not None) and self._entries.get(key) is done:
             del self._entries[key]

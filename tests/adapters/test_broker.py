@@ -87,3 +87,38 @@ def test_a_batch_survives_its_json_form() -> None:
         ),
     )
     assert Batch.from_json(original.to_json()) == original
+
+
+async def test_prepare_runs_before_the_subscribers_get_the_batch() -> None:
+    broker = InProcessBroker()
+    subscriber = broker.subscribe(maxsize=4)
+    seen_while_preparing: list[int] = []
+
+    async def prepare(prepared: Batch) -> None:
+        seen_while_preparing.append(subscriber.queued)
+        await asyncio.sleep(0)  # a lookup that waits on the database
+
+    broker.local.prepare = prepare
+    await broker.publish(batch(0, 2))
+
+    assert seen_while_preparing == [0]  # nothing was offered until it was done
+    got = await subscriber.wait()
+    assert got is not None and [b.last for b in got] == [2]
+
+
+async def test_a_failed_prepare_still_delivers_and_nothing_is_prepared_for_nobody() -> None:
+    broker = InProcessBroker()
+    calls: list[int] = []
+
+    async def prepare(prepared: Batch) -> None:
+        calls.append(prepared.last)
+        raise OSError("database away")
+
+    broker.local.prepare = prepare
+    await broker.publish(batch(0, 1))  # no subscriber yet
+    subscriber = broker.subscribe(maxsize=4)
+    await broker.publish(batch(1, 2))
+
+    assert calls == [2]
+    got = await subscriber.wait()
+    assert got is not None and [b.last for b in got] == [2]

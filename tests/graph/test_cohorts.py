@@ -10,12 +10,14 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import pytest
+from tortoise.transactions import in_transaction
 
 from graph.cohorts import Cohorts, Member, cohort_key
 from graph.context import Context
-from models.enums import Role
+from models.enums import PaymentEventType, Role
 from resolvers.access import load_viewer
-from resolvers.events import EventHub
+from resolvers.events import PAYMENTS_TOPIC, EventHub
+from resolvers.outbox import record_event
 from tests import factories
 from tests.event_helpers import payment, running_hub, wait_until
 from tests.graph.client import SCHEMA, SETTINGS
@@ -24,11 +26,17 @@ FEED = "subscription Feed { paymentStatusFeed { cursor type payment { id } } }"
 
 
 class Socket:
-    """A stand-in for one WebSocket: records what it sends; while stalled, a send waits."""
+    """A stand-in for one WebSocket: records what it sends; while stalled, a send waits.
 
-    def __init__(self, *, fails: bool = False) -> None:
+    `wire`, when given, records (socket, message) across sockets in the order sent.
+    """
+
+    def __init__(
+        self, *, fails: bool = False, wire: list[tuple[Socket, dict[str, Any]]] | None = None
+    ) -> None:
         self.sent: list[dict[str, Any]] = []
         self.fails = fails
+        self.wire = wire
         self._gate: asyncio.Future[None] | None = None
 
     def stall(self) -> None:
@@ -45,6 +53,8 @@ class Socket:
         while self._gate is not None:
             await self._gate
         self.sent.append(message)
+        if self.wire is not None:
+            self.wire.append((self, message))
 
     def kinds(self) -> list[str]:
         return [m["type"] for m in self.sent]
@@ -175,3 +185,31 @@ async def test_a_member_whose_send_fails_leaves_and_the_others_carry_on(db: str)
 
             await wait_until(lambda: len(healthy.sent) == 2)
             assert healthy.kinds() == ["next", "next"]
+
+
+async def test_the_events_of_one_batch_leave_back_to_back_on_each_socket(db: str) -> None:
+    await factories.member("billing@example.org", staff=True)
+    alex = await factories.member("alex@example.org")
+    made = await payment(alex, await factories.account(alex))
+    wire: list[tuple[Socket, dict[str, Any]]] = []
+    first, second = Socket(wire=wire), Socket(wire=wire)
+    async with running_hub() as hub:
+        context = await _staff_context(hub)
+        with _members(Cohorts(SCHEMA, queue_size=2), context, [first, second]):
+            await wait_until(lambda: len(hub.broker.local) == 1)
+
+            async with in_transaction() as conn:  # one batch of two events
+                for kind in (PaymentEventType.PAYMENT_CREATED, PaymentEventType.PAYMENT_SUCCEEDED):
+                    await record_event(
+                        topic=PAYMENTS_TOPIC,
+                        type=kind.value,
+                        account_id=made.account_id,
+                        payment_id=made.id,
+                        using_db=conn,
+                    )
+            await wait_until(lambda: len(wire) == 4)
+
+    sockets = [socket for socket, _ in wire]
+    assert sockets in ([first, first, second, second], [second, second, first, first])
+    types = [m["payload"]["data"]["paymentStatusFeed"]["type"] for _, m in wire]
+    assert types == ["PAYMENT_CREATED", "PAYMENT_SUCCEEDED"] * 2

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from graph.eager import start_eagerly
+from graph.eager import eager_future, start_eagerly
 
 
 async def test_a_coroutine_that_never_waits_finishes_on_the_spot_without_a_task() -> None:
@@ -83,3 +83,29 @@ async def test_an_error_after_a_wait_ends_the_task() -> None:
     gate.set_result(None)
     with pytest.raises(RuntimeError, match="socket closed later"):
         await task
+
+
+async def test_eager_future_is_finished_at_once_for_a_coroutine_that_never_waits() -> None:
+    async def answer() -> int:
+        return 42
+
+    async def fails() -> int:
+        raise ValueError("bad event")
+
+    done = eager_future(answer())
+    failed = eager_future(fails())
+
+    assert done.done() and done.result() == 42
+    assert failed.done() and isinstance(failed.exception(), ValueError)
+
+
+async def test_eager_future_of_a_coroutine_that_waits_is_a_task_with_its_result() -> None:
+    gate: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    async def answer() -> int:
+        return await gate + 1
+
+    future = eager_future(answer())
+    assert not future.done()
+    gate.set_result(41)
+    assert await future == 42

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 
+from tortoise.transactions import in_transaction
+
 from adapters.broker import Batch, InProcessBroker
+from models.enums import AccessRole, PaymentEventType
 from resolvers.event_log import read_after
 from resolvers.event_stream import EventStream, Interest
-from resolvers.events import PAYMENTS_TOPIC
+from resolvers.events import PAYMENTS_TOPIC, payment_of
 from resolvers.outbox import record_event
 from tests import factories
-from tests.event_helpers import nothing_more, running_hub, take, wait_until
+from tests.event_helpers import nothing_more, payment, running_hub, take, wait_until
+from tests.graph.client import count_statements
 
 STAFF = Interest(PAYMENTS_TOPIC)
 
@@ -104,3 +108,44 @@ async def test_a_lost_batch_is_noticed_and_read_from_the_outbox(db: str) -> None
     await broker.publish(Batch(after=ids[0] - 1, last=ids[2], events=tuple(events)))  # stale
     await nothing_more(stream)
     await stream.aclose()
+
+
+async def test_a_batch_costs_one_access_query_and_one_payment_query_for_all_its_subscribers(
+    db: str,
+) -> None:
+    alex = await factories.member("alex@example.org")
+    sam = await factories.member("sam@example.org")
+    account = await factories.account(alex)
+    await factories.grant(sam, account, AccessRole.PROXY_PAY)
+    made = await payment(alex, account)  # its own event is history before anyone subscribes
+    async with running_hub() as hub:
+        streams = [
+            hub.stream.follow(Interest(PAYMENTS_TOPIC, reader_id=m.id), after=None)
+            for m in (alex, sam, alex)
+        ]
+        firsts = [asyncio.ensure_future(anext(s)) for s in streams]
+        await wait_until(lambda: len(hub.broker.local) == 3)
+
+        with count_statements() as statements:
+            async with in_transaction() as conn:  # two events, one batch
+                for kind in (PaymentEventType.PAYMENT_REFUNDED, PaymentEventType.PAYMENT_RETURNED):
+                    await record_event(
+                        topic=PAYMENTS_TOPIC,
+                        type=kind.value,
+                        account_id=account.id,
+                        member_id=alex.id,
+                        payment_id=made.id,
+                        using_db=conn,
+                    )
+            received = [await asyncio.wait_for(first, 5) for first in firsts]
+            received += [event for s in streams for event in await take(s, 1)]
+            rows = [await payment_of(hub, event) for event in received]
+
+        assert (
+            sorted(e.type for e in received) == ["PAYMENT_REFUNDED"] * 3 + ["PAYMENT_RETURNED"] * 3
+        )
+        assert {row.id for row in rows if row is not None} == {made.id} and None not in rows
+        assert len([q for q in statements if "account_access" in q]) == 1
+        assert len([q for q in statements if 'FROM "payment"' in q]) == 1
+        for stream in streams:
+            await stream.aclose()
