@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from models import (
@@ -17,6 +18,15 @@ from models import (
 from models.enums import AccessRole, AccountKind, AutopayStrategy, PaymentMethodKind, Role
 
 _seq = itertools.count(1)
+
+
+_NO_DIGITS = str.maketrans("0123456789", "ghijklmnop")
+
+
+def fresh_key(prefix: str) -> str:
+    """A unique idempotency key without digits: a run of 13-19 digits passing Luhn (about
+    one random hex string in 500) is refused as a card number."""
+    return prefix + uuid.uuid4().hex.translate(_NO_DIGITS)
 
 
 async def member(email: str | None = None, *, name: str = "Pat Doe", staff: bool = False) -> Member:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,8 +96,7 @@ async def pay(
             "billId": payer.bill_id,
             "amount": amount,
             "paymentMethodId": payer.method_id,
-            # Long digit runs would look like a card number to the server, so hex.
-            "idempotencyKey": f"e2e-events-{uuid.uuid4().hex}",
+            "idempotencyKey": factories.fresh_key("e2e-events-"),
         }
     }
     response = await client.post(

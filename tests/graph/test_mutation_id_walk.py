@@ -6,7 +6,6 @@ here until it has a valid input below to start from.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,7 +99,7 @@ async def _run(mutation: str, base: dict[str, Any], field: str, pk: int, who: Wh
     """The mutation with `field` naming row `pk`, every other field as in `base`."""
     value: Any = to_global_id(ID_TYPES[field], pk)
     given = {**base, field: [value] if field == "ids" else value}
-    given = {k: f"walk-{uuid.uuid4()}" if v is FRESH_KEY else v for k, v in given.items()}
+    given = {k: factories.fresh_key("walk-") if v is FRESH_KEY else v for k, v in given.items()}
     result = await execute(
         _document(mutation), variables={"input": given}, as_email=who.email, staff=who.staff
     )
