@@ -18,6 +18,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
+from adapters.clock import set_timezone
 from graph import build_schema
 from graph.auth import AuthError, authenticate
 from graph.cohorts import Cohorts
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None, **graphql_options: Any) -> Star
     """Build the ASGI app from settings (read from the environment when not given)."""
     settings = settings or Settings.from_env()
     logging.basicConfig(level=settings.log_level)
+    set_timezone(settings.zone)
     graphql = CarepayGraphQL(settings, **graphql_options)
 
     @contextlib.asynccontextmanager

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from adapters.clock import set_timezone
 from settings import Settings
 
 if TYPE_CHECKING:
@@ -168,6 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `carepay` console script."""
     args = build_parser().parse_args(argv)
     settings = Settings.from_env()
+    set_timezone(settings.zone)
     return int(args.run(args, settings))
 
 

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypedDict
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEV_SECRET_KEY = "carepay-development-secret-do-not-use-in-production"
 ENVIRONMENTS = ("development", "test", "production")
@@ -56,6 +57,16 @@ def _days(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tuple[
     if any(day < 1 for day in days):
         raise SettingsError(f"{name} must hold positive day counts")
     return tuple(days)
+
+
+def _timezone(env: Mapping[str, str]) -> str:
+    """An IANA zone name whose calendar days are the service's (due dates, reminders)."""
+    name = env.get("CAREPAY_TIMEZONE") or "UTC"
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"CAREPAY_TIMEZONE is not an IANA time zone: {name!r}") from None
+    return name
 
 
 class _Identity(TypedDict):
@@ -119,10 +130,16 @@ class Settings:
     relay_interval_ms: int = 50
     ws_keep_alive_seconds: int = 15
     ws_compression: bool = False
+    timezone: str = "UTC"
     jwt_public_key: str | None = None
     jwt_algorithm: str = "HS256"
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The service's time zone."""
+        return ZoneInfo(self.timezone)
 
     @property
     def production(self) -> bool:
@@ -174,6 +191,7 @@ class Settings:
                 env, "CAREPAY_WS_KEEP_ALIVE_SECONDS", cls.ws_keep_alive_seconds
             ),
             ws_compression=_bool(env, "CAREPAY_WS_COMPRESSION", cls.ws_compression),
+            timezone=_timezone(env),
             **_identity_provider(env),
         )
         if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Protocol
 
 
@@ -60,6 +60,20 @@ def now() -> datetime:
     return _clock.now()
 
 
+_zone: tzinfo = UTC
+
+
+def set_timezone(zone: tzinfo) -> None:
+    """The zone whose calendar dates are the service's days (CAREPAY_TIMEZONE)."""
+    global _zone
+    _zone = zone
+
+
+def local_date(at: datetime) -> date:
+    """The service-zone calendar date of an instant: due dates, reminders and autopay days."""
+    return at.astimezone(_zone).date()
+
+
 def today() -> date:
-    """Today's date in UTC from the service clock."""
-    return _clock.now().date()
+    """Today's date in the service zone, from the service clock."""
+    return local_date(_clock.now())

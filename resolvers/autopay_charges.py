@@ -20,7 +20,7 @@ from datetime import datetime
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from adapters.clock import now
+from adapters.clock import local_date, now
 from models import AutopayCharge, AutopayEnrollment, Bill, IdempotencyRecord, Member, Payment
 from models.enums import (
     AutopayChargeStatus,
@@ -60,12 +60,13 @@ async def run_autopay(at: datetime) -> AutopayReport:
     report = AutopayReport()
     for charge in await AutopayCharge.filter(status=AutopayChargeStatus.CLAIMED).limit(BATCH):
         await _isolated(settle(charge, report), report, charge.id)
-    for enrollment in await enrollments_due(at.date()):
-        for run in await due_now(enrollment, at.date()):
+    day = local_date(at)
+    for enrollment in await enrollments_due(day):
+        for run in await due_now(enrollment, day):
             claimed = await claim(enrollment, run, report)
             if claimed is not None:
                 await _isolated(settle(claimed, report), report, claimed.id)
-        await missed_windows(enrollment, at.date(), report)
+        await missed_windows(enrollment, day, report)
     log.info("%s", report)
     return report
 

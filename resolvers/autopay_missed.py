@@ -16,6 +16,7 @@ from datetime import date
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from adapters.clock import local_date
 from models import AutopayCharge, AutopayEnrollment, Bill, Notification
 from models.enums import AutopayChargeStatus, AutopaySkipReason
 from resolvers import autopay_notices
@@ -27,7 +28,7 @@ from resolvers.autopay_retry import RETRYABLE
 
 async def missed_windows(enrollment: AutopayEnrollment, today: date, report: AutopayReport) -> None:
     """Record and tell each bill whose window closed before `today` with no autopay record."""
-    covered_from = enrollment.updated_at.date()
+    covered_from = local_date(enrollment.updated_at)
     bills = await Bill.filter(
         account_id=enrollment.account_id,
         due_date__lt=today,

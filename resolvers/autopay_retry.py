@@ -15,6 +15,7 @@ from datetime import date
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from adapters.clock import local_date
 from models import AutopayCharge, Bill, Payment
 from models.enums import AutopayChargeStatus, PaymentErrorCode
 from resolvers.idempotency import AUTOPAY_KEY_PREFIX
@@ -37,7 +38,7 @@ def may_retry(charge: AutopayCharge, failed_with: int | None, method_id: int, to
         return True  # the member chose another method since
     return (
         charge.skip_reason in RETRYABLE
-        and charge.updated_at.date() < today
+        and local_date(charge.updated_at) < today
         and charge.attempt < RETRY_LIMIT
     )
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from adapters.clock import local_date
 from models import AccountAccess, AutopayEnrollment, Bill, Notification
 from models.enums import AutopayStatus, NotificationKind
 from models.money import Money
@@ -52,7 +53,7 @@ class ReminderReport:
 
 async def send_reminders(at: datetime, *, settings: Settings) -> ReminderReport:
     """Send every reminder due on `at`'s date that no run has sent yet."""
-    today = at.date()
+    today = local_date(at)
     candidates = [
         *await due_soon(today, settings.reminder_days),
         *await overdue(today),
