@@ -27,6 +27,11 @@ class Viewer:
         """Whether the viewer may read the account."""
         return self.access is None or account_id in self.access
 
+    def can_see_member(self, member_id: int) -> bool:
+        """Whether the viewer may see a member's own things (saved methods, email): their
+        own, or anyone's for staff."""
+        return self.access is None or member_id == self.member.id
+
     def can_pay(self, account_id: int) -> bool:
         """Whether the viewer may pay the account's bills (guarantor or proxy-pay)."""
         return self.access is not None and self.access.get(account_id) in PAYING_ROLES

@@ -13,12 +13,17 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models import AutopayCharge, Bill, Notification, Payment
-from models.enums import AutopayChargeStatus, NotificationKind, PaymentKind, PaymentStatus
-from models.money import Money
+from models.enums import AutopayChargeStatus, PaymentKind, PaymentStatus
 from models.payments import Refund, SandboxCharge
 from resolvers.demo_journal import Ledger
 from resolvers.demo_story import PaymentDraft, RefundDraft
-from resolvers.payment_states import EVENT_OF, NOTIFICATIONS_TOPIC, PAYMENTS_TOPIC, event_payload
+from resolvers.payment_states import (
+    EVENT_OF,
+    NOTIFICATIONS_TOPIC,
+    PAYMENTS_TOPIC,
+    confirmation_notice,
+    event_payload,
+)
 
 NOTIFICATION_CREATED = "NOTIFICATION_CREATED"
 
@@ -155,20 +160,8 @@ def _journal(
 
 
 async def _confirm(conn: BaseDBAsyncClient, ledger: Ledger, payment: Payment, at: datetime) -> None:
-    amount = Money(payment.amount, payment.currency).formatted
     notification = await Notification.create(
-        member_id=payment.member_id,
-        kind=NotificationKind.PAYMENT_CONFIRMATION,
-        message=(
-            f"We received your payment of {amount}. "
-            f"Confirmation number {payment.confirmation_number}."
-        ),
-        bill_id=payment.bill_id,
-        account_id=payment.account_id,
-        payment_id=payment.id,
-        amount=payment.amount,
-        currency=payment.currency,
-        dedupe_key=f"payment:{payment.id}:confirmation",
+        **confirmation_notice(payment),
         created_at=at,
         read_at=ledger.read_at(at),
         using_db=conn,

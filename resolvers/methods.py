@@ -20,7 +20,7 @@ async def viewer_payment_methods(viewer: Viewer) -> list[PaymentMethod]:
 async def get_payment_method(viewer: Viewer, method_id: int) -> PaymentMethod:
     """One of the viewer's own methods (staff may read any); NotFound otherwise."""
     found = await PaymentMethod.get_or_none(id=method_id)
-    if found is None or (found.member_id != viewer.member.id and not viewer.is_staff):
+    if found is None or (not viewer.can_see_member(found.member_id)):
         raise NotFound("payment method")
     return found
 

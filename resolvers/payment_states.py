@@ -126,23 +126,28 @@ async def move_bill(conn: BaseDBAsyncClient, payment: Payment, move: BillMove) -
         raise LedgerError(f"bill {payment.bill_id} has less pending than payment {payment.id}")
 
 
-async def _confirm(conn: BaseDBAsyncClient, payment: Payment) -> None:
+def confirmation_notice(payment: Payment) -> dict[str, Any]:
+    """The PAYMENT_CONFIRMATION notification of a succeeded payment, but for its times."""
     amount = Money(payment.amount, payment.currency).formatted
-    notification = await Notification.create(
-        member_id=payment.member_id,
-        kind=NotificationKind.PAYMENT_CONFIRMATION,
-        message=(
+    return {
+        "member_id": payment.member_id,
+        "kind": NotificationKind.PAYMENT_CONFIRMATION,
+        "message": (
             f"We received your payment of {amount}. "
             f"Confirmation number {payment.confirmation_number}."
         ),
-        bill_id=payment.bill_id,
-        account_id=payment.account_id,
-        payment_id=payment.id,
-        amount=payment.amount,
-        currency=payment.currency,
-        dedupe_key=f"payment:{payment.id}:confirmation",
-        created_at=now(),
-        using_db=conn,
+        "bill_id": payment.bill_id,
+        "account_id": payment.account_id,
+        "payment_id": payment.id,
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "dedupe_key": f"payment:{payment.id}:confirmation",
+    }
+
+
+async def _confirm(conn: BaseDBAsyncClient, payment: Payment) -> None:
+    notification = await Notification.create(
+        **confirmation_notice(payment), created_at=now(), using_db=conn
     )
     await record_event(
         topic=NOTIFICATIONS_TOPIC,

@@ -1,7 +1,11 @@
 """addPaymentMethod, removePaymentMethod and setDefaultPaymentMethod."""
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 import strawberry
 
+import models
 from graph.context import Info
 from graph.ids import decode_id
 from graph.mutations.errors import (
@@ -80,6 +84,26 @@ def _not_found() -> list[PaymentMethodError]:
     return _error(code, "There is no such payment method.", ["paymentMethodId"])
 
 
+P = TypeVar("P")
+
+
+async def _change(
+    info: Info,
+    method_id: strawberry.ID,
+    change: Callable[..., Awaitable[models.PaymentMethod]],
+    payload: Callable[..., P],
+) -> P:
+    """Apply `change` to one of the viewer's methods; its payload, refusals as errors."""
+    viewer = info.context.require_viewer()
+    try:
+        method = await change(viewer=viewer, method_id=decode_id(method_id, "PaymentMethod"))
+    except NotFound:
+        return payload(payment_method=None, errors=_not_found())
+    except DomainError as exc:
+        return payload(payment_method=None, errors=[PaymentMethodError.of(exc)])
+    return payload(payment_method=PaymentMethod(model=method), errors=[])
+
+
 @strawberry.type
 class PaymentMethodMutations:
     @strawberry.mutation(description="Save a card (by processor token) or a bank account.")
@@ -130,32 +154,20 @@ class PaymentMethodMutations:
     async def remove_payment_method(
         self, info: Info, input: RemovePaymentMethodInput
     ) -> RemovePaymentMethodPayload:
-        viewer = info.context.require_viewer()
-        try:
-            method = await payment_methods.remove_payment_method(
-                viewer=viewer, method_id=decode_id(input.payment_method_id, "PaymentMethod")
-            )
-        except NotFound:
-            return RemovePaymentMethodPayload(payment_method=None, errors=_not_found())
-        except DomainError as exc:
-            return RemovePaymentMethodPayload(
-                payment_method=None, errors=[PaymentMethodError.of(exc)]
-            )
-        return RemovePaymentMethodPayload(payment_method=PaymentMethod(model=method), errors=[])
+        return await _change(
+            info,
+            input.payment_method_id,
+            payment_methods.remove_payment_method,
+            RemovePaymentMethodPayload,
+        )
 
     @strawberry.mutation(description="Make a saved method the default one.")
     async def set_default_payment_method(
         self, info: Info, input: SetDefaultPaymentMethodInput
     ) -> SetDefaultPaymentMethodPayload:
-        viewer = info.context.require_viewer()
-        try:
-            method = await payment_methods.set_default_payment_method(
-                viewer=viewer, method_id=decode_id(input.payment_method_id, "PaymentMethod")
-            )
-        except NotFound:
-            return SetDefaultPaymentMethodPayload(payment_method=None, errors=_not_found())
-        except DomainError as exc:
-            return SetDefaultPaymentMethodPayload(
-                payment_method=None, errors=[PaymentMethodError.of(exc)]
-            )
-        return SetDefaultPaymentMethodPayload(payment_method=PaymentMethod(model=method), errors=[])
+        return await _change(
+            info,
+            input.payment_method_id,
+            payment_methods.set_default_payment_method,
+            SetDefaultPaymentMethodPayload,
+        )

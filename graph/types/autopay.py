@@ -21,7 +21,7 @@ AutopaySkipReason = enums.AutopaySkipReason
 
 def _shown_method(viewer: Viewer, method: models.PaymentMethod | None) -> PaymentMethod | None:
     """A method is shown to its owner and to staff only."""
-    if method is None or (method.member_id != viewer.member.id and not viewer.is_staff):
+    if method is None or (not viewer.can_see_member(method.member_id)):
         return None
     return PaymentMethod(model=method)
 

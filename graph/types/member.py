@@ -16,7 +16,6 @@ class Member:
 
     @strawberry.field(description="Shown to the member themself and to staff only.")
     def email(self, info: Info) -> str | None:
-        viewer = info.context.require_viewer()
-        if viewer.is_staff or viewer.member.id == self.model.id:
+        if info.context.require_viewer().can_see_member(self.model.id):
             return self.model.email
         return None

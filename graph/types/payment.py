@@ -61,7 +61,7 @@ class Payment(Node):
         if self.model.method_id is None:
             return None
         found = await info.context.loaders.method.load(self.model.method_id)
-        if found is None or (found.member_id != viewer.member.id and not viewer.is_staff):
+        if found is None or (not viewer.can_see_member(found.member_id)):
             return None
         return PaymentMethod(model=found)
 

@@ -36,17 +36,14 @@ from resolvers.autopay_plan import due_now
 from resolvers.autopay_report import AutopayReport
 from resolvers.payments import pay_bill
 from tests import factories
+from tests.autopay_support import run_autopay_on
 from tests.ledger import assert_ledger
 
 DUE = date(2026, 12, 10)  # a Thursday; 3 days before is Monday December 7
 CYCLE = date(2026, 12, 7)
 
 
-async def run(day: date) -> AutopayReport:
-    """The job as the scheduler runs it on `day` at 09:00 UTC."""
-    at = datetime.combine(day, time(9), UTC)
-    set_clock(FixedClock(at))
-    return await run_autopay(at)
+run = run_autopay_on
 
 
 async def enrolled(

@@ -24,19 +24,16 @@ from models.enums import (
 )
 from resolvers.access import load_viewer
 from resolvers.autopay_charges import idempotency_key, run_autopay
-from resolvers.autopay_report import AutopayReport
 from resolvers.autopay_setup import setup_autopay
 from tests import factories
+from tests.autopay_support import run_autopay_on
 from tests.ledger import assert_ledger
 
 DUE = date(2026, 12, 10)  # a Thursday; 3 days before is Monday December 7
 CYCLE = date(2026, 12, 7)
 
 
-async def run(day: date) -> AutopayReport:
-    at = datetime.combine(day, time(9), UTC)
-    set_clock(FixedClock(at))
-    return await run_autopay(at)
+run = run_autopay_on
 
 
 async def enrolled(token: str) -> tuple[AutopayEnrollment, Bill]:

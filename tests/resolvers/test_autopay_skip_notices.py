@@ -29,15 +29,13 @@ from resolvers.autopay_charges import claim, run_autopay
 from resolvers.autopay_plan import due_now, next_run
 from resolvers.autopay_report import AutopayReport
 from tests import factories
+from tests.autopay_support import run_autopay_on
 
 DUE = date(2026, 12, 10)  # a Thursday; 3 days before is Monday December 7
 CYCLE = date(2026, 12, 7)
 
 
-async def run(day: date) -> AutopayReport:
-    at = datetime.combine(day, time(9), UTC)
-    set_clock(FixedClock(at))
-    return await run_autopay(at)
+run = run_autopay_on
 
 
 async def enrolled(*, due: int = 12_000) -> tuple[AutopayEnrollment, Bill]:
