@@ -1,247 +1,72 @@
-"""Cohorts: live subscriptions that would receive the same frames share one stream.
+"""Cohorts: payment subscriptions that would receive the same frames share one stream.
 
-A live payment subscription (no `after`) of a given document, variables and viewer
-(member, role, access) produces the same results for every socket that opens it: a
-wall of dashboards on one staff account, a member's phone and laptop. Such sockets
-join one cohort, which runs a single Strawberry stream (so replay, per-event access
-checks and execution happen once) and hands each result to every member in turn (the
-results of one outbox batch together, so each member's frames leave back to back). A
-member sends at once while its socket takes the frame without waiting (the usual
-case: no task wake-up per member and frame); a send that has to wait goes on in a
-task of its own, and the member's next results queue behind it, at most
-`queue_size`. A member that falls further behind is ended with a SUBSCRIBER_LAGGING
-error telling it to resubscribe with `after` (then it catches up from the outbox on
-a stream of its own); the others never wait for it.
+Live payment subscriptions of one document, variables and viewer (graph/sharing.py) get
+the same results, whatever socket opened them: a wall of dashboards on one staff
+account, a member's phone and laptop. They join one cohort, which runs a single
+Strawberry stream (so replay, per-event access checks and execution happen once) and
+hands each result to every member (graph/cohort_member.py) in turn, the results of
+one outbox batch together, so each member's frames leave back to back. A member that
+falls too far behind leaves the cohort and goes on with a stream of its own from the
+last event it took; the others never wait for it.
+
+A subscription resumed with `after` joins the cohort at once, holding what the cohort
+hands it, and catches up on a stream of its own up to the last event the cohort had
+handed out when it joined (or the cohort's start). Then it sends what it held, less
+the events its catch-up covered: every event once, none missed, and from then on it
+costs what a live member costs.
 """
 
 import asyncio
 import contextlib
 import dataclasses
-import json
 import logging
-from collections import deque
-from collections.abc import Callable, Coroutine, Iterator
-from functools import lru_cache
+from collections.abc import AsyncIterator
 from typing import Any
 
-from graphql import (
-    DocumentNode,
-    FieldNode,
-    GraphQLError,
-    NullValueNode,
-    OperationType,
-    VariableNode,
-    parse,
-)
-from graphql.utilities import get_operation_ast
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.utils.aio import aclosing
 
+from graph.cohort_member import Member, Message, Send
 from graph.context import Context
-from graph.eager import start_eagerly
 from graph.loaders import Loaders
+from graph.sharing import Key, Sharing
+from resolvers.event_log import last_id
+from resolvers.event_stream import Window
 
 log = logging.getLogger(__name__)
 
-SHAREABLE_FIELDS = frozenset({"paymentEvents", "paymentStatusFeed"})
-Key = tuple[object, ...]
-Message = dict[str, Any]
-Send = Callable[[Message], Coroutine[Any, Any, None]]
+__all__ = ["Cohorts", "Member", "Send"]
+
+_LAGGING: Message = {
+    "type": "error",
+    "payload": [
+        {
+            "message": "Subscriber too slow: resubscribe with `after` set to the cursor of "
+            "the last event you received",
+            "extensions": {"code": "SUBSCRIBER_LAGGING"},
+        }
+    ],
+}
 
 
-@lru_cache(maxsize=256)
-def _parsed(query: str) -> DocumentNode | None:
-    try:
-        return parse(query)
-    except GraphQLError:
-        return None  # the ordinary path reports it
-
-
-def _live_only(field: FieldNode, variables: dict[str, Any]) -> bool:
-    for argument in field.arguments or ():
-        if argument.name.value != "after":
-            continue
-        value = argument.value
-        if isinstance(value, VariableNode):
-            return variables.get(value.name.value) is None
-        return isinstance(value, NullValueNode)
-    return True
-
-
-def cohort_key(context: Context, payload: dict[str, Any]) -> Key | None:
-    """Who else would get exactly these frames: None when the subscription runs alone."""
-    viewer = context.viewer
-    query = payload.get("query")
-    variables = payload.get("variables") or {}
-    name = payload.get("operationName")
-    if viewer is None or context.events is None or not isinstance(query, str):
-        return None
-    document = _parsed(query)
-    operation = None if document is None else get_operation_ast(document, name)
-    if operation is None or operation.operation is not OperationType.SUBSCRIPTION:
-        return None
-    fields = operation.selection_set.selections
-    if len(fields) != 1 or not isinstance(fields[0], FieldNode):
-        return None
-    if fields[0].name.value not in SHAREABLE_FIELDS or not _live_only(fields[0], variables):
-        return None
-    access = None
-    if viewer.access is not None:
-        access = tuple(sorted((account, role.value) for account, role in viewer.access.items()))
-    encoded = json.dumps(variables, sort_keys=True, default=str)
-    return (query, name, encoded, viewer.member.id, viewer.is_staff, access)
-
-
-def _lagging(op_id: str) -> Message:
-    text = (
-        "Subscriber too slow: resubscribe with `after` set to the cursor of the last "
-        "event you received"
+async def results(schema: Any, payload: dict[str, Any], context: Context) -> AsyncIterator[Message]:
+    """A subscription's `next` messages, or its one `error` (without `id`; no `complete`)."""
+    source = await schema.stream(
+        payload["query"],
+        variable_values=payload.get("variables"),
+        context_value=context,
+        operation_name=payload.get("operationName"),
     )
-    error = {"message": text, "extensions": {"code": "SUBSCRIBER_LAGGING"}}
-    return {"id": op_id, "type": "error", "payload": [error]}
-
-
-class Member:
-    """One socket's operation in a cohort: sends its messages in order, at once when it can.
-
-    `ended` resolves once the last message (`complete` or `error`) is out, or with the
-    exception of a send that failed.
-    """
-
-    def __init__(self, op_id: str, send: Send, *, queue_size: int) -> None:
-        self.op_id = op_id
-        self.queue_size = queue_size
-        self.ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._send = send
-        self._backlog: deque[Message] = deque()
-        self._in_flight: asyncio.Task[None] | None = None
-        self._in_flight_final = False
-
-    def offer(self, message: Message) -> bool:
-        """Send or queue a message; False when the member is to leave the cohort (it ended,
-        or fell `queue_size` messages behind and now gets a lag error instead)."""
-        if self.ended.done():
-            return False
-        if self._in_flight is None:
-            self._deliver(message)
-            return not self.ended.done()
-        if len(self._backlog) < self.queue_size:
-            self._backlog.append(message)
-            return True
-        self._backlog.clear()
-        self._backlog.append(_lagging(self.op_id))
-        return False
-
-    def close(self) -> None:
-        """Drop what is queued and stop a send still waiting (the member leaves)."""
-        self._backlog.clear()
-        if self._in_flight is not None:
-            self._in_flight.cancel()
-        if self.ended.done() and not self.ended.cancelled():
-            self.ended.exception()  # retrieved: a failed send ends the member, not the process
-        self.ended.cancel()
-
-    def _deliver(self, message: Message) -> None:
-        """Send messages, oldest first, while each goes out without waiting."""
-        while True:
-            try:
-                in_flight = start_eagerly(self._send(message))
-            except Exception as exc:
-                self._end(exc)
+    first = True
+    async with aclosing(source):
+        async for result in source:
+            if first and isinstance(result, PreExecutionError):
+                yield {"type": "error", "payload": [e.formatted for e in result.errors or []]}
                 return
-            final = message["type"] != "next"
-            if in_flight is not None:
-                self._in_flight, self._in_flight_final = in_flight, final
-                in_flight.add_done_callback(self._sent)
-                return
-            if final:
-                self._end(None)
-                return
-            if not self._backlog:
-                return
-            message = self._backlog.popleft()
-
-    def _sent(self, in_flight: asyncio.Task[None]) -> None:
-        self._in_flight = None
-        if in_flight.cancelled():
-            self._end(None)
-        elif (exc := in_flight.exception()) is not None:
-            self._end(exc)
-        elif self._in_flight_final:
-            self._end(None)
-        elif self._backlog:
-            self._deliver(self._backlog.popleft())
-
-    def _end(self, exc: BaseException | None) -> None:
-        if self.ended.done():
-            return
-        if exc is None:
-            self.ended.set_result(None)
-        else:
-            self.ended.set_exception(exc)
-
-
-class Cohort:
-    """One stream whose every result goes to each member."""
-
-    def __init__(self, registry: "Cohorts", key: Key, context: Context, payload: dict[str, Any]):
-        self.registry = registry
-        self.key = key
-        self.members: set[Member] = set()
-        # A context of its own: the first socket may leave while the others stay.
-        self.context = dataclasses.replace(
-            context, loaders=Loaders(enabled=context.loaders.enabled)
-        )
-        self.payload = payload
-        self.task: asyncio.Task[None] | None = None
-        self._pending: list[tuple[str, Any]] = []
-
-    def start(self, schema: Any) -> None:
-        """Run the stream in the background."""
-        self.task = asyncio.create_task(self._run(schema), name="carepay-cohort")
-
-    async def _run(self, schema: Any) -> None:
-        try:
-            source = await schema.stream(
-                self.payload["query"],
-                variable_values=self.payload.get("variables"),
-                context_value=self.context,
-                operation_name=self.payload.get("operationName"),
-            )
-            first = True
-            async with aclosing(source):
-                async for result in source:
-                    if first and isinstance(result, PreExecutionError):
-                        self._broadcast("error", [e.formatted for e in result.errors or []])
-                        return
-                    first = False
-                    if isinstance(result, ExecutionResult):
-                        self._broadcast("next", _next_payload(result))
-            self._broadcast("complete", None)
-        except Exception:
-            log.exception("cohort stream failed")
-            self._broadcast("complete", None)
-        finally:
-            self.registry.dissolve(self)
-
-    def _broadcast(self, kind: str, payload: Any) -> None:
-        # Results that come out together (one outbox batch) go to each member together:
-        # its frames leave back to back, and no member waits for everyone's first frame.
-        self._pending.append((kind, payload))
-        if len(self._pending) == 1:
-            asyncio.get_running_loop().call_soon(self._flush)
-
-    def _flush(self) -> None:
-        pending, self._pending = self._pending, []
-        for member in list(self.members):
-            for kind, payload in pending:
-                message: Message = {"id": member.op_id, "type": kind}
-                if payload is not None:
-                    message["payload"] = payload
-                if not member.offer(message):
-                    self.members.discard(member)
-                    break
+            first = False
+            if isinstance(result, ExecutionResult):
+                yield {"type": "next", "payload": _next_payload(result)}
 
 
 def _next_payload(result: ExecutionResult) -> dict[str, Any]:
@@ -253,6 +78,80 @@ def _next_payload(result: ExecutionResult) -> dict[str, Any]:
     return payload
 
 
+def _own(context: Context, window: Window) -> Context:
+    """A context for a stream of its own: the socket may go while the stream goes on."""
+    return dataclasses.replace(
+        context, loaders=Loaders(enabled=context.loaders.enabled), window=window
+    )
+
+
+class Cohort:
+    """One stream whose every result goes to each member."""
+
+    def __init__(self, registry: "Cohorts", key: Key, context: Context, payload: dict[str, Any]):
+        self.registry = registry
+        self.key = key
+        self.members: set[Member] = set()
+        self.window = Window()
+        self.context = _own(context, self.window)
+        self.payload = payload
+        self.task: asyncio.Task[None] | None = None
+        # The outbox id the stream starts after, once known (None: it never opened).
+        self.opened: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._pending: list[tuple[Message, int | None]] = []
+
+    def start(self, schema: Any) -> None:
+        """Run the stream in the background."""
+        self.task = asyncio.create_task(self._run(schema), name="carepay-cohort")
+
+    def handed_out(self) -> int | None:
+        """The outbox id of the last event the stream handed out (or of its start)."""
+        return self.window.position if self.window.position is not None else self.window.start
+
+    def handover_point(self) -> "asyncio.Future[int | None]":
+        """For a member joining now: the outbox id up to which it must catch up by itself.
+        The cohort hands it every later event (and perhaps some earlier ones)."""
+        point = self.handed_out()
+        if point is None:
+            return self.opened  # nothing handed out yet: every event after the start is to come
+        done: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        done.set_result(point)
+        return done
+
+    async def _run(self, schema: Any) -> None:
+        try:
+            self.window.start = await last_id()
+            self.opened.set_result(self.window.start)
+            async with aclosing(results(schema, self.payload, self.context)) as messages:
+                async for message in messages:
+                    self._broadcast(message, self.window.position)
+                    if message["type"] == "error":
+                        return
+            self._broadcast({"type": "complete"}, None)
+        except Exception:
+            log.exception("cohort stream failed")
+            self._broadcast({"type": "complete"}, None)
+        finally:
+            if not self.opened.done():
+                self.opened.set_result(None)
+            self.registry.dissolve(self)
+
+    def _broadcast(self, message: Message, position: int | None) -> None:
+        # Results that come out together (one outbox batch) go to each member together:
+        # its frames leave back to back, and no member waits for everyone's first frame.
+        self._pending.append((message, position))
+        if len(self._pending) == 1:
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        for member in list(self.members):
+            for message, position in pending:
+                if not member.offer({"id": member.op_id, **message}, position):
+                    self.members.discard(member)
+                    break
+
+
 class Cohorts:
     """The cohorts of one process."""
 
@@ -261,25 +160,71 @@ class Cohorts:
         self.queue_size = queue_size
         self._cohorts: dict[Key, Cohort] = {}
 
-    @contextlib.contextmanager
-    def joined(
-        self, key: Key, context: Context, payload: dict[str, Any], op_id: str, send: Send
-    ) -> Iterator[Member]:
-        """Membership of the cohort for `key` (started if new) for as long as the block runs;
-        `send` sends one of the member's messages on its socket."""
-        cohort = self._cohorts.get(key)
+    async def serve(self, sharing: Sharing, context: Context, op_id: str, send: Send) -> None:
+        """Run one subscription in its cohort until it ends; `send` sends one message on the
+        socket. Raises what a failed send raised."""
+        async with self._joined(sharing, context, op_id, send) as (member, point):
+            if sharing.after is not None:
+                await self._catch_up(member, sharing, context, point)
+            await member.ended
+            resume = member.position if member.detached else None
+            if member.detached and resume is None:
+                await send({"id": op_id, **_LAGGING})  # unreachable in practice: no event taken
+                return
+        if resume is not None:
+            await self._go_on_alone(sharing, context, op_id, send, resume)
+
+    @contextlib.asynccontextmanager
+    async def _joined(
+        self, sharing: Sharing, context: Context, op_id: str, send: Send
+    ) -> AsyncIterator[tuple[Member, "asyncio.Future[int | None]"]]:
+        cohort = self._cohorts.get(sharing.key)
         if cohort is None:
-            cohort = self._cohorts[key] = Cohort(self, key, context, payload)
+            cohort = self._cohorts[sharing.key] = Cohort(self, sharing.key, context, sharing.live)
             cohort.start(self.schema)
-        member = Member(op_id, send, queue_size=self.queue_size)
+        member = Member(op_id, send, queue_size=self.queue_size, holding=sharing.after is not None)
+        member.position = cohort.handed_out()
+        point = cohort.handover_point()  # in the same step as joining
         cohort.members.add(member)
         try:
-            yield member
+            yield member, point
         finally:
             cohort.members.discard(member)
             member.close()
-            if not cohort.members and self._cohorts.get(key) is cohort:
+            if not cohort.members and self._cohorts.get(sharing.key) is cohort:
                 self.dissolve(cohort)
+
+    async def _catch_up(
+        self,
+        member: Member,
+        sharing: Sharing,
+        context: Context,
+        point: "asyncio.Future[int | None]",
+    ) -> None:
+        """Send the subscription's events up to the handover point, then what the member held."""
+        assert sharing.after is not None
+        upto = await asyncio.shield(point)
+        if upto is None:  # the cohort's stream never opened: what the member holds is its end
+            member.release(sharing.after)
+            return
+        own = _own(context, Window(until=upto))
+        async with aclosing(results(self.schema, sharing.payload, own)) as messages:
+            async for message in messages:
+                if not await member.send_ahead({"id": member.op_id, **message}):
+                    return
+        member.release(max(upto, sharing.after))
+
+    async def _go_on_alone(
+        self, sharing: Sharing, context: Context, op_id: str, send: Send, start: int
+    ) -> None:
+        """The subscription on a stream of its own, from outbox id `start` on."""
+        own = _own(context, Window(start=start))
+        async with aclosing(results(self.schema, sharing.payload, own)) as messages:
+            async for message in messages:
+                await send({"id": op_id, **message})
+                if message["type"] != "next":
+                    return
+        await send({"id": op_id, "type": "complete"})
 
     def dissolve(self, cohort: Cohort) -> None:
         """Forget a cohort and stop its stream."""

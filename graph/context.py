@@ -8,6 +8,7 @@ import strawberry
 from graph.loaders import Loaders
 from resolvers.access import Viewer
 from resolvers.errors import Unauthenticated
+from resolvers.event_stream import Window
 from resolvers.events import EventHub
 from settings import Settings
 
@@ -24,6 +25,8 @@ class Context:
     response: Any = None
     connection_params: dict[str, Any] = field(default_factory=dict)
     events: EventHub | None = None
+    # Bounds of a payment subscription that hands over between streams (graph/cohorts.py).
+    window: Window | None = None
 
     def require_viewer(self) -> Viewer:
         """The signed-in viewer; Unauthenticated if there is none."""

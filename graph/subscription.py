@@ -82,7 +82,11 @@ class Subscription:
             viewer = info.context.require_viewer()
             account = None if account_id is None else decode_id(account_id, "BillingAccount")
             source = await events.payment_events(
-                info.context.require_events(), viewer, account_id=account, after=after
+                info.context.require_events(),
+                viewer,
+                account_id=account,
+                after=after,
+                window=info.context.window,
             )
         return _each(info, source, _payment_event)
 
@@ -112,6 +116,6 @@ class Subscription:
         with _refusals():
             viewer = info.context.require_viewer()
             source = await events.payment_status_feed(
-                info.context.require_events(), viewer, after=after
+                info.context.require_events(), viewer, after=after, window=info.context.window
             )
         return _each(info, source, _payment_event)

@@ -17,8 +17,9 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     SubscribeMessage,
 )
 
-from graph.cohorts import Cohorts, Key, Send, cohort_key
+from graph.cohorts import Cohorts, Send
 from graph.context import Context
+from graph.sharing import Sharing, sharing
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,9 @@ class KeepAliveHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     Strawberry sends keep-alives only on the legacy graphql-ws protocol; idle
     graphql-transport-ws sockets would otherwise be cut by proxies: a `ping` goes out
-    every `keep_alive_interval` once acknowledged. Live payment subscriptions that
-    would get the same frames as others join a cohort (graph/cohorts.py).
+    every `keep_alive_interval` once acknowledged. Payment subscriptions that would get
+    the same frames as others join a cohort (graph/cohorts.py), resumed ones once they
+    have caught up.
     """
 
     pinger: asyncio.Task[None] | None = None
@@ -51,15 +53,15 @@ class KeepAliveHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         cohorts: Cohorts | None = getattr(self.view, "cohorts", None)
         cap = self.max_subscriptions_per_connection
-        key = None
+        shared = None
         if (
             cohorts is not None
             and self.connection_acknowledged
             and message["id"] not in self.operations
             and (cap is None or len(self.operations) < cap)
         ):
-            key = cohort_key(self.context, dict(message["payload"]))
-        if cohorts is None or key is None:
+            shared = sharing(self.context, dict(message["payload"]))
+        if cohorts is None or shared is None:
             await super().handle_subscribe(message)  # also every refusal of the protocol
             return
         payload = message["payload"]
@@ -70,21 +72,15 @@ class KeepAliveHandler(BaseGraphQLTransportWSHandler[Context, None]):
             payload.get("variables"),
             payload.get("operationName"),
         )
-        operation.task = asyncio.create_task(self._member(cohorts, key, operation))
+        operation.task = asyncio.create_task(self._member(cohorts, shared, operation))
         operation.task.add_done_callback(self._task_done)
         self.operations[message["id"]] = operation
 
     async def _member(
-        self, cohorts: Cohorts, key: Key, operation: Operation[Context, None]
+        self, cohorts: Cohorts, shared: Sharing, operation: Operation[Context, None]
     ) -> None:
-        payload = {
-            "query": operation.query,
-            "variables": operation.variables,
-            "operationName": operation.operation_name,
-        }
         send: Send = operation.send_operation_message  # type: ignore[assignment]
-        with cohorts.joined(key, self.context, payload, operation.id, send) as member:
-            await member.ended
+        await cohorts.serve(shared, self.context, operation.id, send)
 
     async def handle_task_exception(self, error: Exception) -> None:
         """A peer that vanished mid-send (killed, network gone) is routine, not an error."""

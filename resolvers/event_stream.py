@@ -7,12 +7,18 @@ subscriber. A batch that ends at or before `position` is old; one that starts af
 means something went missing (queue overflow, Redis outage, a relay that died), so
 the subscriber re-reads the outbox from `position`, which is the source of truth.
 Each event is checked against the reader's access at the moment it is delivered.
+
+A `Window` lets a subscriber hand over between two streams without a gap or a
+duplicate (graph/cohorts.py): a live stream can start at a given position, a resumed
+one can stop once it has replayed up to a given position, and either tells how far it
+has got.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass
 
 from adapters.broker import Batch, Broker, Event
@@ -39,6 +45,15 @@ class Interest:
             and (self.account_id is None or event.account_id == self.account_id)
             and (self.member_id is None or event.member_id == self.member_id)
         )
+
+
+@dataclass
+class Window:
+    """Where a stream starts and stops, and the outbox id of the event it handed out last."""
+
+    start: int | None = None  # a live stream: from this id (or `after`, if later)
+    until: int | None = None  # a resumed stream: stop after replaying up to this id
+    position: int | None = None
 
 
 async def _holders(key: tuple[int, int]) -> frozenset[int]:
@@ -96,7 +111,9 @@ class EventStream:
             return False
         return interest.reader_id in await self.audience.get((event.id, event.account_id))
 
-    async def replay(self, interest: Interest, after: int, upto: int) -> AsyncIterator[Event]:
+    async def replay(
+        self, interest: Interest, after: int, upto: int
+    ) -> AsyncGenerator[Event, None]:
         """The rows with `after < id <= upto` this subscriber may see, oldest first."""
         accounts = None
         if interest.reader_id is not None:
@@ -122,7 +139,7 @@ class EventStream:
                 return
             after = page[-1].id
 
-    async def follow(self, interest: Interest, *, after: int | None) -> AsyncIterator[Event]:
+    async def follow(self, interest: Interest, *, after: int | None) -> AsyncGenerator[Event, None]:
         """Events after outbox id `after` (None: from now), then live, each exactly once."""
         subscription = self.broker.subscribe(maxsize=self.queue_size)
         try:
@@ -150,3 +167,18 @@ class EventStream:
                     position = batch.last
         finally:
             subscription.close()
+
+    async def within(
+        self, interest: Interest, *, after: int | None, window: Window
+    ) -> AsyncIterator[Event]:
+        """`follow`, bounded by the window and noting in it the id of each event handed out."""
+        if window.until is not None:
+            start = after if after is not None else window.until
+            source = self.replay(interest, start, window.until)
+        else:
+            starts = [p for p in (after, window.start) if p is not None]
+            source = self.follow(interest, after=max(starts) if starts else None)
+        async with aclosing(source):
+            async for event in source:
+                window.position = event.id
+                yield event

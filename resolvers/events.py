@@ -13,7 +13,7 @@ from models.records import OutboxEvent
 from resolvers.access import Viewer
 from resolvers.errors import Forbidden, NotFound
 from resolvers.event_log import event_cursor, last_id, last_id_before, parse_event_cursor
-from resolvers.event_stream import EventStream, Interest
+from resolvers.event_stream import EventStream, Interest, Window
 from resolvers.memo import Memo, Shared
 from resolvers.pagination import BY_ID
 from resolvers.relay import Relay
@@ -103,24 +103,37 @@ async def payment_event_cursor(*, occurred_before: datetime | None) -> str:
     return event_cursor(await last_id_before(occurred_before))
 
 
+def _follow(
+    hub: EventHub, interest: Interest, after: str | None, window: Window | None
+) -> AsyncIterator[Event]:
+    if window is None:
+        return hub.stream.follow(interest, after=_after(after))
+    return hub.stream.within(interest, after=_after(after), window=window)
+
+
 async def payment_events(
-    hub: EventHub, viewer: Viewer, *, account_id: int | None, after: str | None
+    hub: EventHub,
+    viewer: Viewer,
+    *,
+    account_id: int | None,
+    after: str | None,
+    window: Window | None = None,
 ) -> AsyncIterator[Event]:
     """Events of payments on accounts the viewer may see (one account if given)."""
     if account_id is not None and not viewer.can_see(account_id):
         raise NotFound("account")
     reader = None if viewer.is_staff else viewer.member.id
     interest = Interest(PAYMENTS_TOPIC, account_id=account_id, reader_id=reader)
-    return hub.stream.follow(interest, after=_after(after))
+    return _follow(hub, interest, after, window)
 
 
 async def payment_status_feed(
-    hub: EventHub, viewer: Viewer, *, after: str | None
+    hub: EventHub, viewer: Viewer, *, after: str | None, window: Window | None = None
 ) -> AsyncIterator[Event]:
     """Every account's payment events, for billing-office dashboards (staff only)."""
     if not viewer.is_staff:
         raise Forbidden("paymentStatusFeed is for billing-office staff")
-    return hub.stream.follow(Interest(PAYMENTS_TOPIC), after=_after(after))
+    return _follow(hub, Interest(PAYMENTS_TOPIC), after, window)
 
 
 async def reminders(
