@@ -167,7 +167,7 @@ def run_carepay(args: argparse.Namespace, *, resumable: bool) -> tuple[Figures, 
     """The carepay measurement, and one payment's events as received (the limit's frames).
 
     Live subscriptions (no `after`) of one viewer share a cohort; `resumable` ones (with
-    `after`) each run their own stream, sharing only the execution of each event.
+    `after`) each catch up on a stream of their own, then join that cohort.
     """
     import httpx
 
