@@ -50,8 +50,7 @@ class Member:
             if len(self._held) < self.queue_size:
                 self._held.append((position, message))
                 return True
-            self._held.clear()
-            self._leave()
+            self._fall_behind()
             return False
         if self._in_flight is None:
             self._took(position)
@@ -61,7 +60,7 @@ class Member:
             self._took(position)
             self._backlog.append(message)
             return True
-        self._leave()  # `ended` once the backlog is out
+        self._fall_behind()  # `ended` once the backlog is out
         return False
 
     async def send_ahead(self, message: Message) -> bool:
@@ -100,12 +99,21 @@ class Member:
             self.ended.exception()  # retrieved: a failed send ends the member, not the process
         self.ended.cancel()
 
-    def _leave(self) -> None:
+    def leave(self) -> None:
+        """Leave the cohort: take nothing more, and once what it took is sent, end (to go on
+        alone from `position`). What it holds is dropped: its own stream reads it again."""
         self.detached = True
+        if self._held is not None:
+            self._held.clear()
+        elif self._in_flight is None:
+            self._end(None)
+
+    def _fall_behind(self) -> None:
         log.warning(
             "a subscriber fell %d messages behind its cohort; it goes on alone from the outbox",
             self.queue_size,
         )
+        self.leave()
 
     def _took(self, position: int | None) -> None:
         if position is not None:

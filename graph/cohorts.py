@@ -38,17 +38,6 @@ log = logging.getLogger(__name__)
 
 __all__ = ["Cohorts", "Member", "Send"]
 
-_LAGGING: Message = {
-    "type": "error",
-    "payload": [
-        {
-            "message": "Subscriber too slow: resubscribe with `after` set to the cursor of "
-            "the last event you received",
-            "extensions": {"code": "SUBSCRIBER_LAGGING"},
-        }
-    ],
-}
-
 
 async def results(schema: Any, payload: dict[str, Any], context: Context) -> AsyncIterator[Message]:
     """A subscription's `next` messages, or its one `error` (without `id`; no `complete`)."""
@@ -122,19 +111,34 @@ class Cohort:
         try:
             self.window.start = await last_id()
             self.opened.set_result(self.window.start)
+            last = None
             async with aclosing(results(schema, self.payload, self.context)) as messages:
                 async for message in messages:
-                    self._broadcast(message, self.window.position)
-                    if message["type"] == "error":
+                    if message["type"] == "error":  # refused before it started: so is everyone
+                        self._broadcast(message, None)
                         return
-            self._broadcast({"type": "complete"}, None)
+                    if self.window.position == last:
+                        # Not an event's result: the stream failed, and Strawberry logged why.
+                        log.warning("a cohort's stream failed; its members go on alone")
+                        break
+                    last = self.window.position
+                    self._broadcast(message, last)
+                else:
+                    log.warning("a cohort's stream ended; its members go on alone")
+            self._fail()
         except Exception:
-            log.exception("cohort stream failed")
-            self._broadcast({"type": "complete"}, None)
+            log.exception("a cohort's stream failed; its members go on alone")
+            self._fail()
         finally:
             if not self.opened.done():
                 self.opened.set_result(None)
             self.registry.dissolve(self)
+
+    def _fail(self) -> None:
+        """Every member leaves, to go on alone from the last event it took."""
+        for member in self.members:
+            member.leave()
+        self.members.clear()
 
     def _broadcast(self, message: Message, position: int | None) -> None:
         # Results that come out together (one outbox batch) go to each member together:
@@ -167,12 +171,9 @@ class Cohorts:
             if sharing.after is not None:
                 await self._catch_up(member, sharing, context, point)
             await member.ended
-            resume = member.position if member.detached else None
-            if member.detached and resume is None:
-                await send({"id": op_id, **_LAGGING})  # unreachable in practice: no event taken
-                return
-        if resume is not None:
-            await self._go_on_alone(sharing, context, op_id, send, resume)
+            detached, start = member.detached, member.position
+        if detached:  # it fell behind, or the cohort's stream failed
+            await self._go_on_alone(sharing, context, op_id, send, start)
 
     @contextlib.asynccontextmanager
     async def _joined(
@@ -204,7 +205,7 @@ class Cohorts:
         """Send the subscription's events up to the handover point, then what the member held."""
         assert sharing.after is not None
         upto = await asyncio.shield(point)
-        if upto is None:  # the cohort's stream never opened: what the member holds is its end
+        if upto is None:  # the cohort's stream never opened: the member goes on alone
             member.release(sharing.after)
             return
         own = _own(context, Window(until=upto))
@@ -215,9 +216,10 @@ class Cohorts:
         member.release(max(upto, sharing.after))
 
     async def _go_on_alone(
-        self, sharing: Sharing, context: Context, op_id: str, send: Send, start: int
+        self, sharing: Sharing, context: Context, op_id: str, send: Send, start: int | None
     ) -> None:
-        """The subscription on a stream of its own, from outbox id `start` on."""
+        """The subscription on a stream of its own, after outbox id `start` (None: live; a
+        live member that took nothing before its cohort failed)."""
         own = _own(context, Window(start=start))
         async with aclosing(results(self.schema, sharing.payload, own)) as messages:
             async for message in messages:

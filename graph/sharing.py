@@ -6,7 +6,7 @@ whatever socket opened it, so such subscriptions share one live stream. One resu
 with `after` shares it too, once it has caught up: it differs from the live one only
 in where it starts, provided its cursor comes in a variable used nowhere else (a
 cursor written into the document, or the same variable also paging a nested list,
-would make its frames differ) and that variable has no default.
+would make its frames differ) and that variable is nullable, with no default.
 """
 
 import json
@@ -18,6 +18,7 @@ from graphql import (
     DocumentNode,
     FieldNode,
     GraphQLError,
+    NamedTypeNode,
     NullValueNode,
     OperationDefinitionNode,
     OperationType,
@@ -91,7 +92,11 @@ def _cursor_variable(
             raise _Alone
         name = value.name.value
         for definition in operation.variable_definitions or ():
-            if definition.variable.name.value == name and definition.default_value is not None:
+            if definition.variable.name.value != name:
+                continue
+            # The cohort runs it with the variable null: it must be a nullable String.
+            nullable = isinstance(definition.type, NamedTypeNode)
+            if definition.default_value is not None or not nullable:
                 raise _Alone
         uses = _Uses(name)
         visit(document, uses)

@@ -85,6 +85,11 @@ async def test_other_viewers_and_documents_get_other_keys(db: str) -> None:
             "{ paymentEvents(after: $after) { cursor } }",
             None,
         ),
+        # a required cursor: the cohort could not run it with the cursor null
+        (
+            "subscription E($after: String!) { paymentEvents(after: $after) { cursor } }",
+            {"after": event_cursor(42)},
+        ),
         # not a cursor of ours, or not a string: the ordinary path reports it
         (EVENTS, {"after": "not-a-cursor"}),
         (EVENTS, {"after": 42}),
