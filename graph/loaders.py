@@ -1,7 +1,8 @@
 """Per-request DataLoaders: one database round trip per level of a nested query."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
@@ -21,6 +22,28 @@ from resolvers.history import payments_by_ids, payments_for_bills
 from resolvers.members import members_by_ids
 from resolvers.methods import methods_by_ids
 from resolvers.pagination import Page
+
+K = TypeVar("K")
+V = TypeVar("V")
+R = TypeVar("R")
+
+
+def now_or_later(loader: DataLoader[K, V], key: K, wrap: Callable[[V], R]) -> Any:
+    """`wrap` of the loader's value for `key`: at once if the loader already holds it (loaded
+    ahead, graph/lookahead.py), else a coroutine that loads it (graphql-core awaits it)."""
+    future = loader.cache_map.get(key) if loader.cache else None
+    if (
+        future is not None
+        and future.done()
+        and not future.cancelled()
+        and future.exception() is None
+    ):
+        return wrap(future.result())
+    return _later(loader, key, wrap)
+
+
+async def _later(loader: DataLoader[K, V], key: K, wrap: Callable[[V], R]) -> R:
+    return wrap(await loader.load(key))
 
 
 def _loader(fn: Any, enabled: bool) -> Any:

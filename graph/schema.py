@@ -17,6 +17,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from graph.errors import ErrorCodes, RequireSignIn, masked_errors
+from graph.lean_fields import lean_resolvers
 from graph.mutation import Mutation
 from graph.query import Query
 from graph.redaction import CarepaySchema
@@ -36,8 +37,11 @@ from settings import Settings
 NODE_TYPES = [BillingAccount, Bill, Payment, PaymentMethod, Notification, AutopayEnrollment, Viewer]
 
 
-def build_schema(settings: Settings, *, caches: bool = True) -> strawberry.Schema:
-    """The GraphQL schema with limits, caches and (in production) masking and no introspection."""
+def build_schema(
+    settings: Settings, *, caches: bool = True, lean: bool = True
+) -> strawberry.Schema:
+    """The GraphQL schema with limits, caches and (in production) masking and no introspection;
+    `lean`: plain fields resolve directly (graph/lean_fields.py)."""
     # The limits' rule classes are made once: the validation cache is keyed by the rules,
     # and classes made afresh per request would make every request miss it.
     limit_rules = [
@@ -56,7 +60,7 @@ def build_schema(settings: Settings, *, caches: bool = True) -> strawberry.Schem
         extensions += [lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)]
     if settings.production:
         extensions += [DisableIntrospection, masked_errors]
-    return CarepaySchema(
+    schema = CarepaySchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -66,3 +70,6 @@ def build_schema(settings: Settings, *, caches: bool = True) -> strawberry.Schem
         execution_context_class=SharedEventExecution,
         scalar_overrides={Decimal: PlainDecimal},
     )
+    if lean:
+        lean_resolvers(schema._schema)
+    return schema

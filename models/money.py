@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache
 
+from babel import Locale
 from babel.numbers import format_currency, get_currency_precision, is_currency
 
 # No amount of money has more digits before the point (keeps arithmetic from overflowing).
@@ -21,6 +22,12 @@ class InvalidMoney(ValueError):
 def minor_digits(currency: str) -> int:
     """How many decimals the currency has (USD 2, JPY 0)."""
     return int(get_currency_precision(currency))
+
+
+@cache
+def _reading_locale() -> Locale:
+    """The locale amounts are written for people in (parsed once: Babel parses a name per use)."""
+    return Locale.parse("en_US")
 
 
 def check_currency(currency: str) -> str:
@@ -67,7 +74,7 @@ class Money:
     @property
     def formatted(self) -> str:
         """The amount as a person reads it, e.g. "$1,234.50"."""
-        return str(format_currency(self.decimal, self.currency, locale="en_US"))
+        return str(format_currency(self.decimal, self.currency, locale=_reading_locale()))
 
     def __add__(self, other: Money) -> Money:
         self._same(other)

@@ -8,6 +8,7 @@ import strawberry
 import models
 from adapters.clock import today
 from graph.context import Info
+from graph.loaders import now_or_later
 from graph.types.account import BillingAccount
 from graph.types.common import BillStatus, Money, Node, present
 from models.ledger import bill_status
@@ -120,16 +121,24 @@ class Bill(Node):
     def minimum_due(self) -> Money:
         return self._money(min(self.model.minimum_due, self.model.amount_due))
 
+    # Synchronous when the page loaded them ahead (graph/lookahead.py), else awaited.
     @strawberry.field
-    async def line_items(self, info: Info) -> list[BillLineItem]:
-        items = await info.context.loaders.line_items.load(self.model.id)
-        return [BillLineItem(model=i, currency=self.model.currency) for i in items]
+    def line_items(self, info: Info) -> list[BillLineItem]:
+        currency = self.model.currency
+        return now_or_later(  # type: ignore[no-any-return]
+            info.context.loaders.line_items,
+            self.model.id,
+            lambda items: [BillLineItem(model=i, currency=currency) for i in items],
+        )
 
     @strawberry.field(description="Payments toward this bill, newest first.")
-    async def payments(
+    def payments(
         self, info: Info
     ) -> list[Annotated["Payment", strawberry.lazy("graph.types.payment")]]:
         from graph.types.payment import Payment
 
-        found = await info.context.loaders.payments_of_bill.load(self.model.id)
-        return [Payment(model=p) for p in found]
+        return now_or_later(  # type: ignore[no-any-return]
+            info.context.loaders.payments_of_bill,
+            self.model.id,
+            lambda found: [Payment(model=p) for p in found],
+        )
