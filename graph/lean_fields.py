@@ -14,7 +14,8 @@ from collections.abc import Callable
 from types import FunctionType
 from typing import Any
 
-from graphql import GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema
+import strawberry
+from graphql import GraphQLObjectType, GraphQLResolveInfo
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
@@ -22,7 +23,9 @@ from strawberry.types.field import StrawberryField
 def _plain_method(field: StrawberryField) -> Callable[[Any], Any] | None:
     """The method behind a field, if calling it with the source alone is all it takes."""
     resolver = field.base_resolver
-    if resolver is None or resolver.is_async or field.arguments or field.extensions:
+    if resolver is None or resolver.is_async or field.is_subscription:
+        return None
+    if field.arguments or field.extensions:  # permission classes are extensions too
         return None
     parameters = list(resolver.signature.parameters.values())
     if len(parameters) != 1 or resolver.self_parameter is not parameters[0]:
@@ -38,12 +41,15 @@ def _calling(method: Callable[[Any], Any]) -> Callable[[Any, GraphQLResolveInfo[
     return resolve
 
 
-def lean_resolvers(schema: GraphQLSchema, *, skip: frozenset[str] = frozenset()) -> int:
-    """Give every plain field of the schema's object types (but those named in `skip`) a
-    direct resolver; the number of fields changed."""
+def lean_resolvers(schema: strawberry.Schema) -> int:
+    """Give every plain field of the schema's object types a direct resolver; the number of
+    fields changed (none if the schema has exception handlers, which Strawberry's wrapper
+    would apply)."""
+    if getattr(schema.schema_converter, "_exception_handler_specs", ()):
+        return 0
     changed = 0
-    for graphql_type in schema.type_map.values():
-        if not isinstance(graphql_type, GraphQLObjectType) or graphql_type.name in skip:
+    for graphql_type in schema._schema.type_map.values():  # the graphql-core schema
+        if not isinstance(graphql_type, GraphQLObjectType):
             continue
         for graphql_field in graphql_type.fields.values():
             extensions = graphql_field.extensions or {}

@@ -5,7 +5,7 @@ from each bill's own field: one coroutine per bill and field, batched by the
 DataLoader and gathered by graphql-core. Loading them for the whole page before the
 page is returned (the same two batched queries) lets those fields answer at once from
 the DataLoader's cache (`graph.loaders.now_or_later`). With DataLoaders off nothing is
-loaded ahead.
+loaded ahead, nor for fields that `@skip` or `@include` leave out.
 """
 
 import asyncio
@@ -18,10 +18,20 @@ import models
 from graph.context import Info
 
 
+def _included(selection: Selection) -> bool:
+    """Whether `@skip` / `@include` (their arguments already resolved) leave it in."""
+    directives = selection.directives
+    return not directives.get("skip", {}).get("if") and directives.get("include", {}).get(
+        "if", True
+    )
+
+
 def _fields(selections: Iterable[Selection]) -> list[Any]:
-    """The fields of a selection set, with fragments flattened."""
+    """The fields of a selection set that will run, with fragments flattened."""
     found: list[Any] = []
     for selection in selections:
+        if not _included(selection):
+            continue
         if isinstance(selection, FragmentSpread | InlineFragment):
             found += _fields(selection.selections)
         else:
@@ -50,4 +60,6 @@ async def load_bill_details(info: Info, bills: list[models.Bill]) -> None:
     if "payments" in wanted:
         loads.append(loaders.payments_of_bill.load_many(ids))
     if loads:
-        await asyncio.gather(*loads)
+        # A load that fails is left to the fields that need it: each then reports it at
+        # its own path, as it would have without the look-ahead.
+        await asyncio.gather(*loads, return_exceptions=True)

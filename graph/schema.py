@@ -71,5 +71,5 @@ def build_schema(
         scalar_overrides={Decimal: PlainDecimal},
     )
     if lean:
-        lean_resolvers(schema._schema)
+        lean_resolvers(schema)
     return schema

@@ -3,11 +3,13 @@ fields resolved directly, and a page's line items and payments loaded ahead."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import strawberry
+from strawberry.types import ExecutionResult
 
 import graph.loaders
 from graph import build_schema
@@ -86,8 +88,9 @@ async def test_plain_fields_resolved_directly_answer_as_strawberrys_resolvers_do
 
 
 def test_only_fields_that_need_nothing_but_their_object_are_resolved_directly() -> None:
-    schema = build_schema(SETTINGS, lean=False)._schema
-    changed = lean_resolvers(schema)
+    plain = build_schema(SETTINGS, lean=False)
+    changed = lean_resolvers(plain)
+    schema = plain._schema
     bill = schema.type_map["Bill"].fields  # type: ignore[attr-defined]
     account = schema.type_map["BillingAccount"].fields  # type: ignore[attr-defined]
 
@@ -134,3 +137,71 @@ async def test_without_dataloaders_each_bill_loads_its_own_and_answers_the_same(
     assert without == with_loaders
     assert len(deferred_loads) == 12  # line items and payments of 6 bills, one by one
     assert Loaders(enabled=False).line_items.cache is False
+
+
+@pytest.mark.parametrize(
+    "directive", ["@skip(if: true)", "@include(if: false)", "@include(if: $show)"]
+)
+async def test_fields_left_out_by_a_directive_are_not_loaded_ahead(db: str, directive: str) -> None:
+    await _household()
+    query = (
+        f"query {'($show: Boolean = false)' if '$show' in directive else ''} "
+        "{ viewer { accounts { bills { edges { node { "
+        f"statementNumber lineItems {directive} {{ code }} "
+        f"... on Bill {directive} {{ payments {{ id }} }} "
+        "} } } } } }"
+    )
+    with count_statements() as statements:
+        data = await data_of(query, as_email="alex@example.org")
+
+    node = data["viewer"]["accounts"][0]["bills"]["edges"][0]["node"]
+    assert set(node) == {"statementNumber"}
+    assert not [s for s in statements if "bill_line_item" in s or '"payment"' in s]
+
+
+async def test_a_failed_load_ahead_is_reported_by_each_field_that_needs_it(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _household()
+
+    async def unavailable(bill_ids: Any) -> Any:
+        raise ConnectionError("payments table unavailable")
+
+    monkeypatch.setattr(graph.loaders, "payments_for_bills", unavailable)
+    query = """query { viewer { accounts { id bills { edges { node {
+        lineItems { code } payments { id } } } } } } }"""
+    viewer = await load_viewer("alex@example.org", Role.MEMBER.value)
+    result = await SCHEMA.execute(query, context_value=Context(settings=SETTINGS, viewer=viewer))
+
+    assert result.errors is not None
+    # Reported where payments were asked for, not on the page of bills.
+    assert all(
+        error.path is not None and error.path[-1] == "payments" and "node" in error.path
+        for error in result.errors
+    )
+    assert "payments table unavailable" in result.errors[0].message
+
+
+async def test_subscriptions_keep_strawberrys_resolvers() -> None:
+    @strawberry.type
+    class Toy:
+        @strawberry.field
+        def plain(self) -> int:
+            return 1
+
+    async def counting() -> AsyncGenerator[int, None]:
+        for n in range(3):
+            yield n
+
+    @strawberry.type
+    class Ticks:
+        @strawberry.subscription  # a plain method, returning the stream
+        def ticks(self) -> AsyncGenerator[int, None]:
+            return counting()
+
+    schema = strawberry.Schema(query=Toy, subscription=Ticks)
+    assert lean_resolvers(schema) == 1  # Toy.plain only
+
+    stream = await schema.subscribe("subscription { ticks }")
+    assert not isinstance(stream, ExecutionResult)
+    assert [result.data async for result in stream] == [{"ticks": n} for n in range(3)]
