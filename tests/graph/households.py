@@ -14,6 +14,27 @@ UNKNOWN_PK = 10**9
 OUT_OF_RANGE_PKS = (2**31, 3_000_000_000, 2**62)
 
 
+async def statements(email: str, *, accounts: int, bills_per_account: int, lines: int) -> None:
+    """A member with accounts of bills, each bill with `lines` line items and a failed payment."""
+    person = await factories.member(email)
+    stamp = now()
+    for _ in range(accounts):
+        account = await factories.account(person)
+        for n in range(bills_per_account):
+            bill = await factories.bill(account, due=10_000 + n, lines=lines)
+            await Payment.create(
+                bill=bill,
+                account=account,
+                member=person,
+                amount=100,
+                kind=PaymentKind.CARD,
+                status=PaymentStatus.FAILED,
+                processor_idempotency_key=f"k-{bill.id}",
+                created_at=stamp,
+                updated_at=stamp,
+            )
+
+
 async def household(email: str) -> dict[str, int]:
     """A member with one of everything; the primary keys by type name."""
     person = await factories.member(email)

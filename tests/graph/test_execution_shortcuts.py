@@ -4,7 +4,6 @@ fields resolved directly, and a page's line items and payments loaded ahead."""
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -16,11 +15,10 @@ from graph import build_schema
 from graph.context import Context
 from graph.lean_fields import lean_resolvers
 from graph.loaders import Loaders
-from models import Payment
-from models.enums import PaymentKind, PaymentStatus, Role
+from models.enums import Role
 from resolvers.access import load_viewer
-from tests import factories
 from tests.graph.client import SCHEMA, SETTINGS, count_statements, data_of
+from tests.graph.households import statements
 
 WIDE = """
 fragment Lines on Bill { lineItems { serviceDate code description provider
@@ -42,22 +40,7 @@ query {
 
 
 async def _household() -> None:
-    alex = await factories.member("alex@example.org")
-    for _ in range(2):
-        account = await factories.account(alex)
-        for n in range(3):
-            bill = await factories.bill(account, due=10_000 + n, lines=3)
-            await Payment.create(
-                bill=bill,
-                account=account,
-                member=alex,
-                amount=100,
-                kind=PaymentKind.CARD,
-                status=PaymentStatus.FAILED,
-                processor_idempotency_key=f"k-{bill.id}",
-                created_at=datetime(2026, 11, 2, tzinfo=UTC),
-                updated_at=datetime(2026, 11, 2, tzinfo=UTC),
-            )
+    await statements("alex@example.org", accounts=2, bills_per_account=3, lines=3)
 
 
 @pytest.fixture

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
-from models import Payment
-from models.enums import PaymentKind, PaymentStatus
-from tests import factories
 from tests.graph.client import count_statements, data_of
+from tests.graph.households import statements
 
 NESTED = """
 query {
@@ -25,22 +21,7 @@ query {
 
 
 async def _household(bills_per_account: int) -> None:
-    alex = await factories.member("alex@example.org")
-    for _ in range(2):
-        account = await factories.account(alex)
-        for _ in range(bills_per_account):
-            bill = await factories.bill(account, due=10000, lines=5)
-            await Payment.create(
-                bill=bill,
-                account=account,
-                member=alex,
-                amount=100,
-                kind=PaymentKind.CARD,
-                status=PaymentStatus.FAILED,
-                processor_idempotency_key=f"k-{bill.id}",
-                created_at=datetime(2026, 11, 2, tzinfo=UTC),
-                updated_at=datetime(2026, 11, 2, tzinfo=UTC),
-            )
+    await statements("alex@example.org", accounts=2, bills_per_account=bills_per_account, lines=5)
 
 
 async def _statements_for(bills_per_account: int) -> int:
