@@ -172,6 +172,8 @@ class Cohorts:
                 await self._catch_up(member, sharing, context, point)
             await member.ended
             detached, start = member.detached, member.position
+            if start is None and point.done():
+                start = point.result()  # it joined before the cohort opened, and took nothing
         if detached:  # it fell behind, or the cohort's stream failed
             await self._go_on_alone(sharing, context, op_id, send, start)
 
@@ -208,9 +210,18 @@ class Cohorts:
         if upto is None:  # the cohort's stream never opened: the member goes on alone
             member.release(sharing.after)
             return
-        own = _own(context, Window(until=upto))
+        window = Window(until=upto)
+        last = None
+        own = _own(context, window)
         async with aclosing(results(self.schema, sharing.payload, own)) as messages:
             async for message in messages:
+                if message["type"] == "next" and window.position == last:
+                    # Not an event's result: the catch-up failed (Strawberry logged why).
+                    # The member goes on alone from the last event it sent.
+                    member.leave()
+                    member.release(last if last is not None else sharing.after)
+                    return
+                last = window.position
                 if not await member.send_ahead({"id": member.op_id, **message}):
                     return
         member.release(max(upto, sharing.after))

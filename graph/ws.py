@@ -80,7 +80,14 @@ class KeepAliveHandler(BaseGraphQLTransportWSHandler[Context, None]):
         self, cohorts: Cohorts, shared: Sharing, operation: Operation[Context, None]
     ) -> None:
         send: Send = operation.send_operation_message  # type: ignore[assignment]
-        await cohorts.serve(shared, self.context, operation.id, send)
+        try:
+            await cohorts.serve(shared, self.context, operation.id, send)
+        except Exception as error:  # as Strawberry's own operations end on one
+            await self.handle_task_exception(error)
+            with contextlib.suppress(Exception):
+                await send({"id": operation.id, "type": "complete"})
+            self.operations.pop(operation.id, None)
+            raise
 
     async def handle_task_exception(self, error: Exception) -> None:
         """A peer that vanished mid-send (killed, network gone) is routine, not an error."""

@@ -209,3 +209,74 @@ async def test_a_subscriber_gone_during_its_catch_up_leaves_nothing_running(db: 
             await wait_until(lambda: len(socket.sent) == 3)  # mid catch-up
         assert len(cohorts) == 0
         await wait_until(lambda: len(hub.broker.local) == 0)
+
+
+async def test_a_live_member_whose_new_cohort_fails_before_its_first_event_misses_nothing(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The member that starts a cohort joins before it opens; if the stream then fails on its
+    first event, the member goes on alone from where the cohort opened, not from 'now'."""
+    alex, account, _, _ = await _household()
+    await payment(alex, account)
+    allowed = EventStream.allowed
+    calls = 0
+
+    async def fails_once(self: EventStream, interest: Interest, event: Event) -> bool:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # the cohort's access check of its first live event
+            raise ConnectionError("the database went away")
+        return await allowed(self, interest, event)
+
+    monkeypatch.setattr(EventStream, "allowed", fails_once)
+    cohorts = Cohorts(SCHEMA, queue_size=64)
+    live = Socket()
+    async with running_hub() as hub:
+        context = await staff_context(hub)
+        async with serving(cohorts, context, [live]):
+            await wait_until(lambda: len(hub.broker.local) == 1)  # the cohort is following
+            before = len(await all_cursors())
+            await payment(alex, account)
+            await wait_until(lambda: len(cohorts) == 0)  # its stream failed on that event
+            await wait_until(lambda: len(hub.broker.local) == 1)  # the member, alone
+            await payment(alex, account)
+            everything = await all_cursors()
+            await wait_until(lambda: len(live.sent) >= len(everything) - before)
+            await asyncio.sleep(0.2)  # a duplicate, if any, would come now
+
+    assert cursors(live) == everything[before:]
+
+
+async def test_a_catch_up_that_fails_midway_goes_on_alone_from_its_last_event(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alex, account, _, _ = await _household()
+    within = EventStream.within
+
+    async def catch_up_fails_after_one(
+        self: EventStream, interest: Interest, *, after: int | None, window: Window
+    ) -> AsyncGenerator[Event, None]:
+        async with aclosing(within(self, interest, after=after, window=window)) as source:
+            async for event in source:
+                yield event
+                if window.until is not None:
+                    raise ConnectionError("the database went away")
+
+    monkeypatch.setattr(EventStream, "within", catch_up_fails_after_one)
+    cohorts = Cohorts(SCHEMA, queue_size=64)
+    live, resumed = Socket(), Socket()
+    async with running_hub() as hub:
+        context = await staff_context(hub)
+        async with serving(cohorts, context, [live]):
+            await wait_until(lambda: len(hub.broker.local) == 1)
+            for _ in range(4):
+                await payment(alex, account)
+            await wait_until(lambda: len(live.sent) == 4)
+            async with serving(cohorts, context, [resumed], after=event_cursor(0)):
+                await wait_until(lambda: len(resumed.sent) == 4)  # 1 caught up, 2-4 alone
+                await payment(alex, account)
+                everything = await all_cursors()
+                await wait_until(lambda: len(resumed.sent) == 5)
+                await asyncio.sleep(0.2)  # a duplicate, if any, would come now
+
+    assert cursors(resumed) == everything  # no error frame, no gap
