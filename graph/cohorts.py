@@ -39,23 +39,36 @@ log = logging.getLogger(__name__)
 __all__ = ["Cohorts", "Member", "Send"]
 
 
-async def results(schema: Any, payload: dict[str, Any], context: Context) -> AsyncIterator[Message]:
-    """A subscription's `next` messages, or its one `error` (without `id`; no `complete`)."""
+async def results(
+    schema: Any, payload: dict[str, Any], context: Context
+) -> AsyncIterator[tuple[Message, int | None]]:
+    """A subscription's `next` messages, or its one `error` (without `id`; no `complete`),
+    each with the outbox id of the event it is the result of (from `context.window`).
+
+    None for a `next` means it is no event's result: the stream failed (Strawberry reports
+    an exception of the event source as one last result, and logs it).
+    """
+    window = context.window
+    assert window is not None
     source = await schema.stream(
         payload["query"],
         variable_values=payload.get("variables"),
         context_value=context,
         operation_name=payload.get("operationName"),
     )
-    first = True
+    first, last = True, None
     async with aclosing(source):
         async for result in source:
             if first and isinstance(result, PreExecutionError):
-                yield {"type": "error", "payload": [e.formatted for e in result.errors or []]}
+                yield {"type": "error", "payload": [e.formatted for e in result.errors or []]}, None
                 return
             first = False
             if isinstance(result, ExecutionResult):
-                yield {"type": "next", "payload": _next_payload(result)}
+                # Every event moves the window on before it runs; a result that did not
+                # follow a move is not an event's.
+                position = window.position if window.position != last else None
+                last = window.position
+                yield {"type": "next", "payload": _next_payload(result)}, position
 
 
 def _next_payload(result: ExecutionResult) -> dict[str, Any]:
@@ -111,18 +124,15 @@ class Cohort:
         try:
             self.window.start = await last_id()
             self.opened.set_result(self.window.start)
-            last = None
             async with aclosing(results(schema, self.payload, self.context)) as messages:
-                async for message in messages:
+                async for message, position in messages:
                     if message["type"] == "error":  # refused before it started: so is everyone
                         self._broadcast(message, None)
                         return
-                    if self.window.position == last:
-                        # Not an event's result: the stream failed, and Strawberry logged why.
+                    if position is None:
                         log.warning("a cohort's stream failed; its members go on alone")
                         break
-                    last = self.window.position
-                    self._broadcast(message, last)
+                    self._broadcast(message, position)
                 else:
                     log.warning("a cohort's stream ended; its members go on alone")
             self._fail()
@@ -210,20 +220,18 @@ class Cohorts:
         if upto is None:  # the cohort's stream never opened: the member goes on alone
             member.release(sharing.after)
             return
-        window = Window(until=upto)
-        last = None
-        own = _own(context, window)
+        sent = sharing.after
+        own = _own(context, Window(until=upto))
         async with aclosing(results(self.schema, sharing.payload, own)) as messages:
-            async for message in messages:
-                if message["type"] == "next" and window.position == last:
-                    # Not an event's result: the catch-up failed (Strawberry logged why).
-                    # The member goes on alone from the last event it sent.
-                    member.leave()
-                    member.release(last if last is not None else sharing.after)
+            async for message, position in messages:
+                if message["type"] == "next" and position is None:
+                    member.leave()  # the catch-up failed: on alone from the last event sent
+                    member.release(sent)
                     return
-                last = window.position
                 if not await member.send_ahead({"id": member.op_id, **message}):
                     return
+                if position is not None:
+                    sent = position
         member.release(max(upto, sharing.after))
 
     async def _go_on_alone(
@@ -233,7 +241,7 @@ class Cohorts:
         live member that took nothing before its cohort failed)."""
         own = _own(context, Window(start=start))
         async with aclosing(results(self.schema, sharing.payload, own)) as messages:
-            async for message in messages:
+            async for message, _ in messages:
                 await send({"id": op_id, **message})
                 if message["type"] != "next":
                     return

@@ -9,7 +9,6 @@ import strawberry
 from graph.context import Info
 from graph.ids import decode_id, parse_global_id
 from graph.inputs import BillFilterInput, PaymentFilterInput
-from graph.lookahead import load_bill_details
 from graph.types.account import BillingAccount
 from graph.types.autopay import AutopayEnrollment
 from graph.types.bill import Bill
@@ -85,8 +84,7 @@ class Query:
         viewer = info.context.require_viewer()
         flt = (filter or BillFilterInput()).to_query()
         page = await bills.list_bills(viewer, flt, first=first, after=after)
-        await load_bill_details(info, page.items)
-        return Connection.of(page, lambda b: Bill(model=b))
+        return await Bill.connection(info, page)
 
     @strawberry.field(description="Payment history across the viewer's accounts, newest first.")
     async def payments(

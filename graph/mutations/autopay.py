@@ -73,6 +73,10 @@ def _decode(global_id: str, type_name: str, code: AutopayErrorCode, field: str) 
         raise autopay_setup.AutopayError(code, f"There is no such {what}.", [field]) from None
 
 
+def _account_id(global_id: str) -> int:
+    return _decode(global_id, "BillingAccount", AutopayErrorCode.ACCOUNT_NOT_FOUND, "accountId")
+
+
 @strawberry.type
 class AutopayMutations:
     @strawberry.mutation(description="Enrol an account in autopay or change its enrollment.")
@@ -81,12 +85,7 @@ class AutopayMutations:
         try:
             enrollment = await autopay_setup.setup_autopay(
                 viewer=viewer,
-                account_id=_decode(
-                    input.account_id,
-                    "BillingAccount",
-                    AutopayErrorCode.ACCOUNT_NOT_FOUND,
-                    "accountId",
-                ),
+                account_id=_account_id(input.account_id),
                 method_id=_decode(
                     input.payment_method_id,
                     "PaymentMethod",
@@ -108,12 +107,7 @@ class AutopayMutations:
         try:
             enrollment = await autopay_setup.cancel_autopay(
                 viewer=viewer,
-                account_id=_decode(
-                    input.account_id,
-                    "BillingAccount",
-                    AutopayErrorCode.ACCOUNT_NOT_FOUND,
-                    "accountId",
-                ),
+                account_id=_account_id(input.account_id),
             )
         except autopay_setup.AutopayError as exc:
             return CancelAutopayPayload(autopay=None, errors=_error(exc))

@@ -7,7 +7,6 @@ import strawberry
 import models
 from graph.context import Info
 from graph.inputs import BillFilterInput, PaymentFilterInput
-from graph.lookahead import load_bill_details
 from graph.types.common import AccessRole, AccountKind, AccountStatus, Connection, Money, Node
 from resolvers.bills import AccountBillsKey
 from resolvers.history import list_payments
@@ -66,8 +65,7 @@ class BillingAccount(Node):
         flt = (filter or BillFilterInput()).to_query(nested=True)
         key = AccountBillsKey(account_id=self.model.id, flt=flt, first=first, after=after)
         page = await info.context.loaders.bills_of_account.load(key)
-        await load_bill_details(info, page.items)
-        return Connection.of(page, lambda b: Bill(model=b))
+        return await Bill.connection(info, page)
 
     @strawberry.field(description="Payment history of this account, newest first.")
     async def payments(

@@ -9,9 +9,11 @@ import models
 from adapters.clock import today
 from graph.context import Info
 from graph.loaders import now_or_later
+from graph.lookahead import load_bill_details
 from graph.types.account import BillingAccount
-from graph.types.common import BillStatus, Money, Node, present
+from graph.types.common import BillStatus, Connection, Money, Node, present
 from models.ledger import bill_status
+from resolvers.pagination import Page
 
 if TYPE_CHECKING:
     from graph.types.payment import Payment
@@ -58,6 +60,12 @@ class BillLineItem:
 @strawberry.type(description="A statement: what was charged, what insurance paid, what is owed.")
 class Bill(Node):
     model: strawberry.Private[models.Bill]
+
+    @classmethod
+    async def connection(cls, info: Info, page: Page[models.Bill]) -> Connection["Bill"]:
+        """A page of bills, with the details the query selects of them loaded ahead."""
+        await load_bill_details(info, page.items)
+        return Connection.of(page, lambda bill: cls(model=bill))
 
     def _money(self, minor: int) -> Money:
         return Money.of(minor, self.model.currency)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,3 +111,11 @@ async def pay(
     result = body["data"]["payBill"]
     assert result["errors"] == [], result
     return {**result["payment"], "answered_at": time.monotonic()}
+
+
+@contextmanager
+def events_server(db: str, **env: str) -> Iterator[ServerProcess]:
+    """A server for event tests (a fast relay, and `env` on top) that must log no error."""
+    with ServerProcess(db, migrate=False, env={**EVENTS_ENV, **env}) as running:
+        yield running
+    assert unexpected_errors(running.log()) == []

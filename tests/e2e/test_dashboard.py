@@ -18,7 +18,14 @@ import pytest
 
 from models.enums import Role
 from tests.e2e.browser import artifact, build_dashboard, chromium
-from tests.e2e.events_support import EVENTS_ENV, Payer, household, pay, unexpected_errors
+from tests.e2e.events_support import (
+    EVENTS_ENV,
+    Payer,
+    events_server,
+    household,
+    pay,
+    unexpected_errors,
+)
 from tests.e2e.server import ServerProcess
 
 pytestmark = pytest.mark.e2e
@@ -41,9 +48,8 @@ async def browser(dashboard_build: Path) -> AsyncIterator[Any]:
 
 @pytest.fixture
 def server(db: str, dashboard_build: Path) -> Iterator[ServerProcess]:
-    with ServerProcess(db, migrate=False, env=EVENTS_ENV) as running:
+    with events_server(db) as running:
         yield running
-    assert unexpected_errors(running.log()) == []
 
 
 @pytest.fixture

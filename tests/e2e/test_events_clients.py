@@ -20,12 +20,11 @@ from gql.transport.websockets import WebsocketsTransport
 from models.enums import Role
 from resolvers.event_log import event_cursor, last_id
 from tests.e2e.events_support import (
-    EVENTS_ENV,
     PAYMENT_EVENTS,
     STATUS_FEED,
+    events_server,
     household,
     pay,
-    unexpected_errors,
 )
 from tests.e2e.server import ServerProcess
 from tests.services import unavailable
@@ -36,9 +35,8 @@ JS = Path(__file__).parent / "js"
 
 @pytest.fixture
 def server(db: str) -> Iterator[ServerProcess]:
-    with ServerProcess(db, migrate=False, env=EVENTS_ENV) as running:
+    with events_server(db) as running:
         yield running
-    assert unexpected_errors(running.log()) == []
 
 
 @pytest.fixture(scope="session")

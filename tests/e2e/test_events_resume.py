@@ -14,7 +14,7 @@ import pytest
 from models import OutboxEvent
 from resolvers.event_log import event_cursor, last_id
 from resolvers.events import PAYMENTS_TOPIC
-from tests.e2e.events_support import EVENTS_ENV, household, pay, unexpected_errors
+from tests.e2e.events_support import events_server, household, pay
 from tests.e2e.server import ROOT, ServerProcess
 from tests.event_helpers import wait_until
 
@@ -23,9 +23,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def server(db: str) -> Iterator[ServerProcess]:
-    with ServerProcess(db, migrate=False, env=EVENTS_ENV) as running:
+    with events_server(db) as running:
         yield running
-    assert unexpected_errors(running.log()) == []
 
 
 async def _subscriber(server: ServerProcess, after: str) -> asyncio.subprocess.Process:

@@ -14,7 +14,7 @@ from models.enums import Role
 from resolvers.event_log import event_cursor, last_id
 from resolvers.events import PAYMENTS_TOPIC
 from resolvers.outbox import record_event
-from tests.e2e.events_support import EVENTS_ENV, household, unexpected_errors
+from tests.e2e.events_support import events_server, household
 from tests.e2e.server import ServerProcess
 from tests.e2e.stalled_ws import StalledSocket
 from tests.e2e.ws_client import GraphQLSocket
@@ -33,10 +33,8 @@ WIDE_FEED = (
 
 @pytest.fixture
 def server(db: str) -> Iterator[ServerProcess]:
-    env = {**EVENTS_ENV, "CAREPAY_SUBSCRIPTION_QUEUE_SIZE": "4"}
-    with ServerProcess(db, migrate=False, env=env) as running:
+    with events_server(db, CAREPAY_SUBSCRIPTION_QUEUE_SIZE="4") as running:
         yield running
-    assert unexpected_errors(running.log()) == []
 
 
 async def _flood() -> tuple[list[str], float]:

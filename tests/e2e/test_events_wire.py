@@ -13,12 +13,11 @@ from graph.auth import mint_token
 from models.enums import Role
 from settings import Settings
 from tests.e2e.events_support import (
-    EVENTS_ENV,
     PAYMENT_EVENTS,
     STATUS_FEED,
+    events_server,
     household,
     pay,
-    unexpected_errors,
 )
 from tests.e2e.server import SECRET, ServerProcess
 from tests.e2e.ws_client import GraphQLSocket
@@ -28,10 +27,9 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def server(db: str) -> Iterator[ServerProcess]:
-    env = {**EVENTS_ENV, "CAREPAY_WS_KEEP_ALIVE_SECONDS": "1", "CAREPAY_MAX_SUBSCRIPTIONS": "3"}
-    with ServerProcess(db, migrate=False, env=env) as running:
+    limits = {"CAREPAY_WS_KEEP_ALIVE_SECONDS": "1", "CAREPAY_MAX_SUBSCRIPTIONS": "3"}
+    with events_server(db, **limits) as running:
         yield running
-    assert unexpected_errors(running.log()) == []
 
 
 async def test_alex_receives_his_payment_within_a_second_and_nothing_of_jordans(
