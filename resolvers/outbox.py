@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from adapters.clock import now
+from models.bulk import insert_many
 from models.records import AuditLog, OutboxEvent
 
 # Any constant works; it names the one lock that orders outbox writers on PostgreSQL.
@@ -73,3 +75,15 @@ async def audit(
         created_at=now(),
         using_db=using_db,
     )
+
+
+async def record_events(conn: BaseDBAsyncClient, events: Sequence[OutboxEvent]) -> None:
+    """Append unsaved events in one statement, in order; last in their transaction."""
+    if events:
+        await _serialize_outbox_writers(conn)
+        await insert_many(conn, events)
+
+
+async def audit_all(conn: BaseDBAsyncClient, rows: Sequence[AuditLog]) -> None:
+    """Append unsaved audit rows in one statement."""
+    await insert_many(conn, rows)

@@ -1,30 +1,30 @@
-"""Payment state changes: one guarded transition, its bill move, outbox event and audit row.
+"""What a payment's change of state writes besides itself: audit rows and outbox events.
 
-Every change of a payment's status goes through `record_created` (the PENDING row)
-or `transition`, so each writes an outbox event and an audit row in the same
-transaction as the change itself, and a succeeded payment always gets a
-confirmation number and a PAYMENT_CONFIRMATION notification. An autopay payment's
-new status reaches its autopay charge in the same transaction (resolvers/autopay_outcomes.py).
+Every change of a payment's status (its PENDING row in resolvers/payment_reserve.py,
+every later move in resolvers/payment_moves.py) writes an outbox event and an audit
+row in the same transaction as the change itself, and a succeeded payment's
+PAYMENT_CONFIRMATION notification goes out with its own event.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import F
-from tortoise.transactions import in_transaction
 
 from adapters.clock import now
-from models.bills import Bill
+from models.bulk import insert_many
 from models.enums import NotificationKind, PaymentEventType, PaymentStatus
 from models.money import Money
 from models.notifications import Notification
 from models.payments import Payment
-from resolvers import autopay_outcomes, idempotency
-from resolvers.outbox import audit, record_event
+from models.records import AuditLog, OutboxEvent
+from resolvers.outbox import audit_all, record_events
 
 PAYMENTS_TOPIC = "payments"
 NOTIFICATIONS_TOPIC = "notifications"
@@ -72,6 +72,63 @@ def event_payload(payment: Payment, **extra: Any) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Change:
+    """One payment change's audit row and outbox event."""
+
+    payment: Payment
+    event: PaymentEventType
+    actor_id: int | None
+    audit_data: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def audit_row(self, at: datetime) -> AuditLog:
+        """The audit row, unsaved."""
+        payment = self.payment
+        return AuditLog(
+            action="payment." + self.event.value.removeprefix("PAYMENT_").lower(),
+            entity_type="payment",
+            entity_id=payment.id,
+            actor_id=self.actor_id,
+            data={"status": payment.status.value, "amount": payment.amount, **self.audit_data},
+            created_at=at,
+        )
+
+    def outbox_event(self, at: datetime) -> OutboxEvent:
+        """The outbox event, unsaved."""
+        payment = self.payment
+        return OutboxEvent(
+            topic=PAYMENTS_TOPIC,
+            type=self.event.value,
+            account_id=payment.account_id,
+            member_id=payment.member_id,
+            payment_id=payment.id,
+            payload=event_payload(payment, **self.extra),
+            occurred_at=at,
+        )
+
+
+async def write_changes(
+    conn: BaseDBAsyncClient,
+    changes: Sequence[Change],
+    confirmations: Sequence[Payment] = (),
+) -> None:
+    """The audit rows and outbox events of payment changes, and the PAYMENT_CONFIRMATION
+    notifications of the succeeded `confirmations` (each after its payment's own event);
+    call it last in their transaction."""
+    stamp = now()
+    await audit_all(conn, [change.audit_row(stamp) for change in changes])
+    notices = [Notification(**confirmation_notice(p), created_at=stamp) for p in confirmations]
+    await insert_many(conn, notices, unique=("dedupe_key",))
+    sent = {notice.payment_id: notice for notice in notices}
+    events = []
+    for change in changes:
+        events.append(change.outbox_event(stamp))
+        if (notice := sent.pop(change.payment.id, None)) is not None:
+            events.append(_notification_event(notice, stamp))
+    await record_events(conn, events)
+
+
 async def write_event(
     conn: BaseDBAsyncClient,
     payment: Payment,
@@ -81,49 +138,8 @@ async def write_event(
     audit_data: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> None:
-    """The audit row and outbox event of a payment change (call last in its transaction)."""
-    action = "payment." + event.value.removeprefix("PAYMENT_").lower()
-    data = {"status": payment.status.value, "amount": payment.amount, **(audit_data or {})}
-    await audit(
-        action=action,
-        entity_type="payment",
-        entity_id=payment.id,
-        actor_id=actor_id,
-        data=data,
-        using_db=conn,
-    )
-    await record_event(
-        topic=PAYMENTS_TOPIC,
-        type=event.value,
-        account_id=payment.account_id,
-        member_id=payment.member_id,
-        payment_id=payment.id,
-        payload=event_payload(payment, **(extra or {})),
-        using_db=conn,
-    )
-
-
-async def record_created(conn: BaseDBAsyncClient, payment: Payment, *, actor_id: int) -> None:
-    """The events of a new PENDING payment."""
-    await write_event(conn, payment, PaymentEventType.PAYMENT_CREATED, actor_id=actor_id)
-
-
-async def move_bill(conn: BaseDBAsyncClient, payment: Payment, move: BillMove) -> None:
-    """Move the payment's amount between the bill's ledger columns, guarded."""
-    x = payment.amount
-    pending = Bill.filter(id=payment.bill_id, amount_pending__gte=x).using_db(conn)
-    if move is BillMove.SETTLE:
-        rows = await pending.update(
-            amount_pending=F("amount_pending") - x, amount_paid=F("amount_paid") + x
-        )
-    elif move is BillMove.RELEASE:
-        rows = await pending.update(
-            amount_pending=F("amount_pending") - x, amount_due=F("amount_due") + x
-        )
-    else:
-        return
-    if rows != 1:
-        raise LedgerError(f"bill {payment.bill_id} has less pending than payment {payment.id}")
+    """The audit row and outbox event of one payment change (call last in its transaction)."""
+    await write_changes(conn, [Change(payment, event, actor_id, audit_data or {}, extra or {})])
 
 
 def confirmation_notice(payment: Payment) -> dict[str, Any]:
@@ -145,60 +161,13 @@ def confirmation_notice(payment: Payment) -> dict[str, Any]:
     }
 
 
-async def _confirm(conn: BaseDBAsyncClient, payment: Payment) -> None:
-    notification = await Notification.create(
-        **confirmation_notice(payment), created_at=now(), using_db=conn
-    )
-    await record_event(
+def _notification_event(notice: Notification, at: datetime) -> OutboxEvent:
+    return OutboxEvent(
         topic=NOTIFICATIONS_TOPIC,
         type="NOTIFICATION_CREATED",
-        account_id=payment.account_id,
-        member_id=payment.member_id,
-        notification_id=notification.id,
-        payload={"kind": notification.kind.value, "payment_id": payment.id},
-        using_db=conn,
+        account_id=notice.account_id,
+        member_id=notice.member_id,
+        notification_id=notice.id,
+        payload={"kind": notice.kind.value, "payment_id": notice.payment_id},
+        occurred_at=at,
     )
-
-
-async def transition(
-    payment: Payment,
-    *,
-    expected: PaymentStatus,
-    to: PaymentStatus,
-    bill: BillMove,
-    actor_id: int | None,
-    changes: dict[str, Any] | None = None,
-    idempotency_record_id: int | None = None,
-) -> Payment | None:
-    """Move a payment from `expected` to `to` in one transaction; None if it had moved already."""
-    stamp = now()
-    values: dict[str, Any] = {"status": to, "updated_at": stamp, **(changes or {})}
-    if to is PaymentStatus.SUCCEEDED:
-        values["confirmation_number"] = confirmation_number(payment.id)
-        values.setdefault("settled_at", stamp)
-    async with in_transaction() as conn:
-        # The guard and the write are one statement: only one caller ever applies it.
-        rows = await Payment.filter(id=payment.id, status=expected).using_db(conn).update(**values)
-        if rows != 1:
-            return None
-        await move_bill(conn, payment, bill)
-        for name, value in values.items():
-            setattr(payment, name, value)
-        if idempotency_record_id is not None:
-            await idempotency.complete(conn, idempotency_record_id, response_of(payment))
-        await write_event(
-            conn, payment, EVENT_OF[to], actor_id=actor_id, audit_data={"from": expected.value}
-        )
-        if to is PaymentStatus.SUCCEEDED:
-            await _confirm(conn, payment)
-        await autopay_outcomes.payment_moved(conn, payment)
-    return payment
-
-
-def response_of(payment: Payment) -> dict[str, Any]:
-    """What an idempotency record keeps of a payment result."""
-    return {
-        "payment_id": payment.id,
-        "status": payment.status.value,
-        "failure_code": payment.failure_code,
-    }

@@ -1,0 +1,148 @@
+"""Multi-row statements for work done in batches: one INSERT or UPDATE for many rows.
+
+Values go through each field's own `to_db_value`, as Tortoise's `create` does, so the
+rows read back exactly as if they had been created one at a time. Statements that
+return rows go through `execute_query_dict`, which fetches on both backends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.models import Model
+
+M = TypeVar("M", bound=Model)
+
+
+class Params:
+    """Bind values, each rendered as a numbered placeholder, so that the order in which a
+    statement's parts are written does not matter ($1 on PostgreSQL, ?1 on SQLite)."""
+
+    def __init__(self, conn: BaseDBAsyncClient) -> None:
+        self._mark = "$" if conn.capabilities.dialect == "postgres" else "?"
+        self.values: list[Any] = []
+
+    def __call__(self, value: Any) -> str:
+        """The placeholder of one more value."""
+        self.values.append(value)
+        return f"{self._mark}{len(self.values)}"
+
+    def many(self, values: Sequence[Any]) -> str:
+        """Comma-separated placeholders, for `IN (...)`."""
+        return ", ".join(self(value) for value in values)
+
+
+def for_update(conn: BaseDBAsyncClient) -> str:
+    """`FOR UPDATE` where rows can be locked; SQLite's one writer needs none."""
+    return " FOR UPDATE" if conn.capabilities.dialect == "postgres" else ""
+
+
+async def insert_many(
+    conn: BaseDBAsyncClient,
+    instances: Sequence[M],
+    *,
+    unique: Sequence[str] = (),
+    skip_conflicts: bool = False,
+) -> list[M]:
+    """Insert unsaved instances in one statement; returns those inserted.
+
+    With `unique`, fields that tell the rows apart, each returned row is matched to its
+    instance by them and the instance gets its id. With `skip_conflicts` as well, rows
+    that would break the unique constraint on those fields are left out (ON CONFLICT
+    DO NOTHING). Without `unique`, ids are not read back and every row must go in.
+    """
+    if not instances:
+        return []
+    meta = type(instances[0])._meta
+    names = [name for name in meta.fields_db_projection if not meta.fields_map[name].generated]
+    params = Params(conn)
+    rows = []
+    for instance in instances:
+        marks = (params(_db_value(instance, name)) for name in names)
+        rows.append(f"({', '.join(marks)})")
+    columns = ", ".join(f'"{meta.fields_db_projection[name]}"' for name in names)
+    sql = f'INSERT INTO "{meta.db_table}" ({columns}) VALUES {", ".join(rows)}'
+    if not unique:
+        # Counted from RETURNING: asyncpg's status line for an INSERT is "INSERT 0 <rows>".
+        count = len(await conn.execute_query_dict(sql + ' RETURNING "id"', params.values))
+        if count != len(instances):
+            raise RuntimeError(f"{count} of {len(instances)} {meta.db_table} rows went in")
+        return list(instances)
+    keys = [f'"{meta.fields_db_projection[name]}"' for name in unique]
+    if skip_conflicts:
+        sql += f" ON CONFLICT ({', '.join(keys)}) DO NOTHING"
+    sql += f' RETURNING "id", {", ".join(keys)}'
+    returned = await conn.execute_query_dict(sql, params.values)
+    ids = {tuple(row[meta.fields_db_projection[n]] for n in unique): row["id"] for row in returned}
+    inserted = []
+    for instance in instances:
+        row_id = ids.pop(tuple(_db_value(instance, name) for name in unique), None)
+        if row_id is not None:
+            instance.pk = row_id
+            instance._saved_in_db = True
+            inserted.append(instance)
+    if ids or len(inserted) != len(returned):
+        raise RuntimeError(f"{unique} does not tell the new {meta.db_table} rows apart")
+    return inserted
+
+
+def _db_value(instance: Model, name: str) -> Any:
+    return instance._meta.fields_map[name].to_db_value(getattr(instance, name), instance)
+
+
+async def update_by_id(
+    conn: BaseDBAsyncClient, model: type[Model], rows: Mapping[int, Mapping[str, Any]]
+) -> None:
+    """Set per-row column values, one statement per set of columns (run as a batch)."""
+    meta = model._meta
+    groups: dict[tuple[str, ...], list[list[Any]]] = {}
+    for row_id, values in rows.items():
+        names = tuple(values)
+        field = meta.fields_map
+        converted = [field[name].to_db_value(values[name], model) for name in names]
+        groups.setdefault(names, []).append([*converted, row_id])
+    for names, batch in groups.items():
+        params = Params(conn)
+        sets = ", ".join(f'"{meta.fields_db_projection[name]}" = {params(None)}' for name in names)
+        sql = f'UPDATE "{meta.db_table}" SET {sets} WHERE "id" = {params(None)}'
+        await conn.execute_many(sql, batch)
+
+
+async def shift(
+    conn: BaseDBAsyncClient,
+    model: type[Model],
+    deltas: Mapping[int, Mapping[str, int]],
+    *,
+    where: str = "",
+) -> int:
+    """Add per-row amounts to integer columns in one guarded statement; rows changed.
+
+    `deltas[id][column]` is added to that row's column. The guard: no column a row
+    takes from goes below zero (`due = due - x WHERE due >= x`), and `where`, if given.
+    Every row names the same columns. Callers check the count against len(deltas).
+    """
+    if not deltas:
+        return 0
+    meta = model._meta
+    names = list(next(iter(deltas.values())))
+    params = Params(conn)
+
+    def by_row(name: str) -> str:
+        arms = " ".join(
+            f"WHEN {params(row_id)} THEN CAST({params(row[name])} AS BIGINT)"
+            for row_id, row in deltas.items()
+        )
+        return f'CASE "id" {arms} END'
+
+    columns = {name: f'"{meta.fields_db_projection[name]}"' for name in names}
+    sets = ", ".join(f"{columns[name]} = {columns[name]} + {by_row(name)}" for name in names)
+    takes = [n for n in names if any(row[n] < 0 for row in deltas.values())]
+    ids = params.many(list(deltas))
+    guards = [f"{columns[name]} + {by_row(name)} >= 0" for name in takes]
+    conditions = " AND ".join([f'"id" IN ({ids})', *guards, *([where] if where else [])])
+    count, _ = await conn.execute_query(
+        f'UPDATE "{meta.db_table}" SET {sets} WHERE {conditions}', params.values
+    )
+    return count
