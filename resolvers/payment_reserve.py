@@ -63,6 +63,30 @@ class Reserved:
     claim_id: int
 
 
+@dataclass(frozen=True)
+class Lookup:
+    """What a payBill request names: a bill, and one of the member's saved methods."""
+
+    bill_id: int
+    method_id: int
+    member_id: int
+
+
+async def look_up_all(lookups: Sequence[Lookup]) -> list[tuple[Bill | None, PaymentMethod | None]]:
+    """For each lookup, its bill and its method (None where there is none, or the method is
+    another member's): two queries however many there are."""
+    bills = {b.id: b for b in await Bill.filter(id__in={x.bill_id for x in lookups})}
+    wanted = {x.method_id for x in lookups}
+    methods = {m.id: m for m in await PaymentMethod.filter(id__in=wanted)}
+    return [
+        (
+            bills.get(x.bill_id),
+            m if (m := methods.get(x.method_id)) and m.member_id == x.member_id else None,
+        )
+        for x in lookups
+    ]
+
+
 class _NothingKept(Exception):
     """Every request was refused: roll the whole transaction back."""
 

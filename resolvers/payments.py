@@ -22,7 +22,6 @@ from decimal import Decimal
 
 from adapters.clock import now
 from adapters.processor import ChargeOutcome, ChargeResult, ProcessorUnavailable, get_processor
-from models.bills import Bill
 from models.business_days import add_business_days
 from models.enums import PaymentErrorCode, PaymentSource, PaymentStatus
 from models.payments import Payment, PaymentMethod
@@ -33,7 +32,7 @@ from resolvers.errors import Forbidden
 from resolvers.group_commit import GroupCommit
 from resolvers.payment_errors import PaymentError
 from resolvers.payment_moves import Move, transition_all
-from resolvers.payment_reserve import OPERATION, Reservation, reserve_all
+from resolvers.payment_reserve import OPERATION, Lookup, Reservation, look_up_all, reserve_all
 from resolvers.payment_states import BillMove
 from settings import Settings
 
@@ -82,7 +81,7 @@ async def _pay(
     to_minor: Callable[[str], int],
 ) -> Payment:
     idempotency.check_key(key, autopay=source is PaymentSource.AUTOPAY)
-    bill = await Bill.get_or_none(id=bill_id)
+    bill, method = await _LOOK_UP.submit(Lookup(bill_id, method_id, viewer.member.id))
     if bill is None or not viewer.can_see(bill.account_id):
         raise PaymentError(PaymentErrorCode.BILL_NOT_FOUND, "There is no such bill.", ["billId"])
     if not viewer.can_pay(bill.account_id):
@@ -96,7 +95,6 @@ async def _pay(
         ) from None
     asked = {"bill": bill.id, "amount": amount, "method": method_id, "source": source.value}
     request_hash = idempotency.fingerprint(OPERATION, asked)
-    method = await PaymentMethod.get_or_none(id=method_id, member_id=viewer.member.id)
     request = Reservation(
         member_id=viewer.member.id,
         bill=bill,
@@ -169,6 +167,7 @@ def _charge_move(payment: Payment, result: ChargeResult, record_id: int | None) 
     return Move(payment, PaymentStatus.PENDING, to, move, None, changes, record_id)
 
 
+_LOOK_UP = GroupCommit("payBill look-up", look_up_all)
 _RESERVE = GroupCommit("payBill reserve", reserve_all)
 _RECORD = GroupCommit("payBill outcome", transition_all)
 
