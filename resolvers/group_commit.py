@@ -71,12 +71,21 @@ class GroupCommit(Generic[Item, Result]):
         items = [item for item, _ in batch]
         try:
             outcomes = await self._outcomes(items)
-        except asyncio.CancelledError:
+            if len(outcomes) != len(batch):
+                raise RuntimeError(f"{self._name}: {len(outcomes)} outcomes for {len(batch)}")
+        except Exception as exc:  # a broken batch function: its callers hear of it
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        except BaseException:
             for _, future in batch:
                 future.cancel()
             raise
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             if future.done():
+                if not isinstance(outcome, Exception):
+                    log.warning("%s: a caller left during its batch; its part stands", self._name)
                 continue
             if isinstance(outcome, Exception):
                 future.set_exception(outcome)

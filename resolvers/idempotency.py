@@ -2,8 +2,9 @@
 
 A key is claimed by inserting its record as the first write of the transaction that
 makes the change, so a concurrent duplicate blocks on the unique (member, key) index
-and then sees the claim. Refused requests roll their transaction back, claim included:
-only requests that changed something hold on to their key. Keys are kept 30 days.
+and then sees the claim. A refused request's claim goes with it (its transaction rolls
+back, or a shared one deletes it): only requests that changed something hold on to
+their key. Keys are kept 30 days.
 """
 
 from __future__ import annotations

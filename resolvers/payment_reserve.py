@@ -144,9 +144,9 @@ async def _claim(
             created_at=stamp,
             expires_at=stamp + KEY_TTL,
         )
-    claimed = await insert_many(
-        conn, list(records.values()), unique=("member_id", "key"), skip_conflicts=True
-    )
+    # In key order, so that two batches claiming some of the same keys never deadlock.
+    ordered = sorted(records.values(), key=lambda record: (record.member_id, record.key))
+    claimed = await insert_many(conn, ordered, unique=("member_id", "key"), skip_conflicts=True)
     inserted = {id(record) for record in claimed}
     taken = [n for n, record in records.items() if id(record) not in inserted]
     for n in taken:
@@ -174,6 +174,11 @@ async def _reserve(
     for n, request in enumerate(requests):
         bill_id = request.bill.id
         if outcomes[n] is not None:
+            continue
+        if bill_id not in due:  # gone since it was read: refused as a lone request would be
+            outcomes[n] = PaymentError(
+                PaymentErrorCode.BILL_NOT_FOUND, "There is no such bill.", ["billId"]
+            )
             continue
         if bill_id in voided or due[bill_id] < request.amount:
             outcomes[n] = _refusal(bill_id in voided, due[bill_id], request)

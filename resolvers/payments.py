@@ -20,6 +20,9 @@ import secrets
 from collections.abc import Callable
 from decimal import Decimal
 
+from tortoise import connections
+from tortoise.backends.base.client import TransactionalDBClient
+
 from adapters.clock import now
 from adapters.processor import ChargeOutcome, ChargeResult, ProcessorUnavailable, get_processor
 from models.business_days import add_business_days
@@ -81,6 +84,9 @@ async def _pay(
     to_minor: Callable[[str], int],
 ) -> Payment:
     idempotency.check_key(key, autopay=source is PaymentSource.AUTOPAY)
+    if isinstance(connections.get("default"), TransactionalDBClient):
+        # Its shared transactions must not run inside this caller's.
+        raise RuntimeError("payBill must not be called inside a database transaction")
     bill, method = await _LOOK_UP.submit(Lookup(bill_id, method_id, viewer.member.id))
     if bill is None or not viewer.can_see(bill.account_id):
         raise PaymentError(PaymentErrorCode.BILL_NOT_FOUND, "There is no such bill.", ["billId"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 
 import pytest
@@ -114,7 +115,9 @@ async def test_a_caller_gone_before_its_batch_began_is_left_out() -> None:
     assert batch.batches == [[0], [4]]
 
 
-async def test_a_caller_gone_during_its_batch_leaves_the_others_their_results() -> None:
+async def test_a_caller_gone_during_its_batch_leaves_the_others_their_results(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     batch = Recorder(delay=0.05)
     group = GroupCommit("test", batch)
 
@@ -122,5 +125,26 @@ async def test_a_caller_gone_during_its_batch_leaves_the_others_their_results() 
     await asyncio.sleep(0.01)  # the batch of all three is in flight
     tasks[1].cancel()
 
-    assert await tasks[0] == 0 and await tasks[2] == 40
+    with caplog.at_level(logging.WARNING):
+        assert await tasks[0] == 0 and await tasks[2] == 40
     assert batch.batches == [[0, 2, 4]]
+    assert "a caller left during its batch; its part stands" in caplog.text
+
+
+async def test_a_batch_function_that_miscounts_fails_its_callers_and_not_the_next() -> None:
+    calls = 0
+
+    async def batch(items: Sequence[int]) -> list[int]:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.01)
+        return [] if calls == 1 else [n for n in items]
+
+    group = GroupCommit("test", batch)
+    first = asyncio.create_task(group.submit(1))
+    await asyncio.sleep(0)
+    second = asyncio.create_task(group.submit(2))
+
+    with pytest.raises(RuntimeError, match="0 outcomes for 1"):
+        await first
+    assert await second == 2

@@ -9,6 +9,7 @@ import secrets
 from datetime import UTC, datetime
 
 import pytest
+from tortoise.transactions import in_transaction
 
 from adapters.clock import FixedClock, set_clock
 from adapters.processor import ChargeOutcome, ChargeResult
@@ -129,6 +130,40 @@ async def test_a_batch_that_keeps_nothing_changes_nothing(db: str) -> None:
 
     assert [_code(o) for o in outcomes] == ["AMOUNT_EXCEEDS_BALANCE", "PAYMENT_METHOD_NOT_FOUND"]
     assert await snapshot() == before
+
+
+async def test_a_bill_gone_since_it_was_read_is_refused_alone(db: str) -> None:
+    jo = await factories.member()
+    acct = await factories.account(jo)
+    card = await factories.card(jo)
+    bill = await factories.bill(acct, due=1_000)
+    gone = Bill(id=bill.id + 99, account_id=acct.id, currency="USD")
+
+    outcomes = await reserve_all(
+        [
+            await _request(jo.id, gone, card.id, 100, "gone"),
+            await _request(jo.id, bill, card.id, 100, "here"),
+        ]
+    )
+
+    assert [_code(o) for o in outcomes] == ["BILL_NOT_FOUND", "reserved"]
+    assert await IdempotencyRecord.all().values_list("key", flat=True) == ["here"]
+
+
+async def test_paying_inside_a_transaction_is_refused_before_anything_is_read(db: str) -> None:
+    jo = await factories.member("in-tx@example.org")
+    acct = await factories.account(jo)
+    card = await factories.card(jo)
+    bill = await factories.bill(acct, due=1_000)
+    viewer = await load_viewer("in-tx@example.org", "member")
+    assert viewer is not None
+
+    with pytest.raises(RuntimeError, match="inside a database transaction"):
+        async with in_transaction():
+            await pay_bill(
+                viewer=viewer, bill_id=bill.id, amount=100, method_id=card.id, idempotency_key="t"
+            )
+    assert await Payment.all().count() == 0
 
 
 async def test_two_members_may_use_the_same_key_in_one_batch(db: str) -> None:
