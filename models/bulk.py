@@ -39,17 +39,6 @@ def for_update(conn: BaseDBAsyncClient) -> str:
     return " FOR UPDATE" if conn.capabilities.dialect == "postgres" else ""
 
 
-async def lock_rows(conn: BaseDBAsyncClient, model: type[Model], ids: Sequence[int]) -> None:
-    """Lock rows in id order before a multi-row UPDATE, whose own order is the plan's, so
-    that two transactions locking some of the same rows never wait on each other in a
-    circle (PostgreSQL; SQLite has one writer at a time)."""
-    if ids and conn.capabilities.dialect == "postgres":
-        p = Params(conn)
-        table = model._meta.db_table
-        sql = f'SELECT "id" FROM "{table}" WHERE "id" IN ({p.many(sorted(ids))}) ORDER BY "id"'
-        await conn.execute_query_dict(sql + " FOR UPDATE", p.values)
-
-
 async def insert_many(
     conn: BaseDBAsyncClient,
     instances: Sequence[M],

@@ -20,7 +20,7 @@ from tortoise.transactions import in_transaction
 
 from adapters.clock import now
 from models.bills import Bill
-from models.bulk import Params, lock_rows, shift, update_by_id
+from models.bulk import Params, shift, update_by_id
 from models.enums import IdempotencyStatus, PaymentStatus
 from models.payments import Payment
 from models.records import IdempotencyRecord
@@ -126,7 +126,6 @@ async def _guarded(conn: BaseDBAsyncClient, moves: Sequence[Move], stamp: dateti
     if sum(len(group) for group in groups.values()) != len({m.payment.id for m in moves}):
         raise ValueError("one transaction moves each payment once")
     updated_at = Payment._meta.fields_map["updated_at"].to_db_value(stamp, Payment)
-    await lock_rows(conn, Payment, [move.payment.id for move in moves])
     moved: set[int] = set()
     for (expected, to), group in groups.items():
         p = Params(conn)
@@ -152,6 +151,5 @@ async def _move_bills(conn: BaseDBAsyncClient, moves: Sequence[Move]) -> None:
         )
         row["amount_pending"] -= x
         row["amount_paid" if move.bill is BillMove.SETTLE else "amount_due"] += x
-    await lock_rows(conn, Bill, list(deltas))
     if await shift(conn, Bill, deltas) != len(deltas):
         raise LedgerError(f"bills {sorted(deltas)} have less pending than their payments")
