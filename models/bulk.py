@@ -35,8 +35,12 @@ class Params:
 
 
 def for_update(conn: BaseDBAsyncClient) -> str:
-    """`FOR UPDATE` where rows can be locked; SQLite's one writer needs none."""
-    return " FOR UPDATE" if conn.capabilities.dialect == "postgres" else ""
+    """The row lock for changing a row's non-key columns, where rows can be locked.
+
+    NO KEY UPDATE, not UPDATE: the key-share locks that inserts referencing the row take
+    for their foreign keys do not conflict with it. SQLite's one writer needs none.
+    """
+    return " FOR NO KEY UPDATE" if conn.capabilities.dialect == "postgres" else ""
 
 
 async def insert_many(
@@ -92,22 +96,59 @@ def _db_value(instance: Model, name: str) -> Any:
     return instance._meta.fields_map[name].to_db_value(getattr(instance, name), instance)
 
 
-async def update_by_id(
-    conn: BaseDBAsyncClient, model: type[Model], rows: Mapping[int, Mapping[str, Any]]
-) -> None:
-    """Set per-row column values, one statement per set of columns (run as a batch)."""
+async def update_rows(
+    conn: BaseDBAsyncClient,
+    model: type[Model],
+    rows: Mapping[int, Mapping[str, Any]],
+    *,
+    same: Mapping[str, Any] | None = None,
+    where: Mapping[str, Any] | None = None,
+) -> set[int]:
+    """One UPDATE for many rows; the ids of the rows it changed.
+
+    `rows[id]` holds that row's own values (every row names the same columns), `same`
+    values written to every row, and `where` the columns a row must still hold to be
+    changed: the guard and the write are one statement.
+    """
+    if not rows:
+        return set()
     meta = model._meta
-    groups: dict[tuple[str, ...], list[list[Any]]] = {}
-    for row_id, values in rows.items():
-        names = tuple(values)
-        field = meta.fields_map
-        converted = [field[name].to_db_value(values[name], model) for name in names]
-        groups.setdefault(names, []).append([*converted, row_id])
-    for names, batch in groups.items():
-        params = Params(conn)
-        sets = ", ".join(f'"{meta.fields_db_projection[name]}" = {params(None)}' for name in names)
-        sql = f'UPDATE "{meta.db_table}" SET {sets} WHERE "id" = {params(None)}'
-        await conn.execute_many(sql, batch)
+    params = Params(conn)
+    typed = conn.capabilities.dialect == "postgres"  # a CASE arm's parameter needs a type
+
+    def value(name: str, raw: Any) -> str:
+        mark = params(meta.fields_map[name].to_db_value(raw, model))
+        return f"{mark}::{_pg_type(model, name)}" if typed else mark
+
+    def equals(name: str, raw: Any) -> str:
+        return f'"{meta.fields_db_projection[name]}" = {value(name, raw)}'
+
+    sets = [equals(name, raw) for name, raw in (same or {}).items()]
+    for name in next(iter(rows.values())):
+        arms = " ".join(f"WHEN {params(i)} THEN {value(name, r[name])}" for i, r in rows.items())
+        sets.append(f'"{meta.fields_db_projection[name]}" = CASE "id" {arms} END')
+    conditions = [f'"id" IN ({params.many(list(rows))})']
+    conditions += [equals(name, raw) for name, raw in (where or {}).items()]
+    sql = f'UPDATE "{meta.db_table}" SET {", ".join(sets)} WHERE {" AND ".join(conditions)}'
+    changed = await conn.execute_query_dict(sql + ' RETURNING "id"', params.values)
+    return {row["id"] for row in changed}
+
+
+def _pg_type(model: type[Model], name: str) -> str:
+    """The column's PostgreSQL type without its length: VARCHAR(64) -> VARCHAR."""
+    sql_type = str(model._meta.fields_map[name].get_for_dialect("postgres", "SQL_TYPE"))
+    return sql_type.split("(")[0]
+
+
+async def lock_rows(conn: BaseDBAsyncClient, model: type[Model], ids: Sequence[int]) -> None:
+    """Lock rows in id order before a multi-row UPDATE, whose own order is its plan's, so
+    that two transactions changing some of the same rows never wait on each other in a
+    circle (PostgreSQL; SQLite has one writer at a time)."""
+    if ids and conn.capabilities.dialect == "postgres":
+        p = Params(conn)
+        table = model._meta.db_table
+        sql = f'SELECT "id" FROM "{table}" WHERE "id" IN ({p.many(sorted(ids))}) ORDER BY "id"'
+        await conn.execute_query_dict(sql + for_update(conn), p.values)
 
 
 async def shift(

@@ -59,3 +59,21 @@ def is_postgres() -> bool:
     return "postgres" in type(connections.get("default")).__module__ or (
         connections.get("default").capabilities.dialect == "postgres"
     )
+
+
+# PostgreSQL's deadlock_detected and serialization_failure: the transaction was rolled
+# back whole, and running it again is safe.
+_CONFLICT_STATES = frozenset({"40P01", "40001"})
+
+
+def is_transient_conflict(exc: BaseException) -> bool:
+    """Whether a failed transaction lost a race with another one and may simply run again
+    (a deadlock or serialization failure, or SQLite still locked after its busy timeout)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if getattr(seen, "sqlstate", None) in _CONFLICT_STATES:
+            return True
+        if "database is locked" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

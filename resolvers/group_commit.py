@@ -6,7 +6,8 @@ for one transaction, and a few multi-row statements, per batch instead of per ca
 Each item's result, or the exception to raise in its caller, comes back on its own.
 If a batch fails as a whole, its transaction has rolled back and nothing of it was
 kept; each of its items is then run in a batch of its own, so a bad item costs the
-others time, never their result.
+others time, never their result. A batch that lost a race with another transaction
+(`retry_if`: a deadlock, say) is first run again as it was.
 """
 
 from __future__ import annotations
@@ -34,10 +35,20 @@ class _Queue(Generic[Item, Result]):
 class GroupCommit(Generic[Item, Result]):
     """Runs `batch` over the items of concurrent `submit` calls, one batch at a time."""
 
-    def __init__(self, name: str, batch: Batch[Item, Result], *, max_items: int = 64) -> None:
+    def __init__(
+        self,
+        name: str,
+        batch: Batch[Item, Result],
+        *,
+        max_items: int = 64,
+        retry_if: Callable[[Exception], bool] = lambda _: False,
+        attempts: int = 3,
+    ) -> None:
         self._name = name
         self._batch = batch
         self._max_items = max_items
+        self._retry_if = retry_if
+        self._attempts = attempts
         self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Queue[Item, Result]] = (
             weakref.WeakKeyDictionary()
         )
@@ -94,7 +105,7 @@ class GroupCommit(Generic[Item, Result]):
 
     async def _outcomes(self, items: list[Item]) -> Sequence[Result | Exception]:
         try:
-            return await self._batch(items)
+            return await self._attempt(items)
         except Exception as exc:
             if len(items) == 1:
                 return [exc]
@@ -107,7 +118,18 @@ class GroupCommit(Generic[Item, Result]):
         alone: list[Result | Exception] = []
         for item in items:
             try:
-                alone.extend(await self._batch([item]))
+                alone.extend(await self._attempt([item]))
             except Exception as exc:
                 alone.append(exc)
         return alone
+
+    async def _attempt(self, items: list[Item]) -> Sequence[Result | Exception]:
+        """The batch, run again while it fails in a way `retry_if` calls transient."""
+        for attempt in range(1, self._attempts):
+            try:
+                return await self._batch(items)
+            except Exception as exc:
+                if not self._retry_if(exc):
+                    raise
+                log.info("%s: try %d of a batch lost a race (%r); again", self._name, attempt, exc)
+        return await self._batch(items)

@@ -20,7 +20,7 @@ from tortoise.transactions import in_transaction
 
 from adapters.clock import now
 from models.bills import Bill
-from models.bulk import Params, shift, update_by_id
+from models.bulk import lock_rows, shift, update_rows
 from models.enums import IdempotencyStatus, PaymentStatus
 from models.payments import Payment
 from models.records import IdempotencyRecord
@@ -33,9 +33,6 @@ from resolvers.payment_states import (
     confirmation_number,
     write_changes,
 )
-
-# Written by the guard itself; a move's other values are written per row after it.
-_GUARDED = ("status", "updated_at")
 
 
 @dataclass
@@ -69,34 +66,33 @@ async def transition(
 async def transition_all(moves: Sequence[Move]) -> list[Payment | None]:
     """Apply moves of distinct payments in one transaction: for each, its payment moved,
     or None if the payment had moved already."""
+    if len({move.payment.id for move in moves}) != len(moves):
+        raise ValueError("one transaction moves each payment once")
     stamp = now()
-    values = [_values(move, stamp) for move in moves]
+    own = [_own_values(move, stamp) for move in moves]
     async with in_transaction() as conn:
-        moved = await _guarded(conn, moves, stamp)
-        pairs = zip(moves, values, strict=True)
-        done = [(move, new) for move, new in pairs if move.payment.id in moved]
-        rest = {m.payment.id: {k: v for k, v in n.items() if k not in _GUARDED} for m, n in done}
-        await update_by_id(conn, Payment, {pid: row for pid, row in rest.items() if row})
-        await _move_bills(conn, [move for move, _ in done])
-        for move, new in done:
-            for name, value in new.items():
-                setattr(move.payment, name, value)
+        moved = await _guarded(conn, moves, own, stamp)
+        done = [move for move in moves if move.payment.id in moved]
+        await _move_bills(conn, done)
+        for move, values in zip(moves, own, strict=True):
+            if move.payment.id in moved:
+                values |= {"status": move.to, "updated_at": stamp}
+                for name, value in values.items():
+                    setattr(move.payment, name, value)
         completed = {
-            move.idempotency_record_id: {
-                "status": IdempotencyStatus.COMPLETED,
-                "response": response_of(move.payment),
-            }
-            for move, _ in done
+            move.idempotency_record_id: {"response": response_of(move.payment)}
+            for move in done
             if move.idempotency_record_id is not None
         }
-        await update_by_id(conn, IdempotencyRecord, completed)
+        same = {"status": IdempotencyStatus.COMPLETED}
+        await update_rows(conn, IdempotencyRecord, completed, same=same)
         changes = [
             Change(move.payment, EVENT_OF[move.to], move.actor_id, {"from": move.expected.value})
-            for move, _ in done
+            for move in done
         ]
-        succeeded = [m.payment for m, _ in done if m.to is PaymentStatus.SUCCEEDED]
+        succeeded = [move.payment for move in done if move.to is PaymentStatus.SUCCEEDED]
         await write_changes(conn, changes, succeeded)
-        for move, _ in done:
+        for move in done:
             await autopay_outcomes.payment_moved(conn, move.payment)
     return [move.payment if move.payment.id in moved else None for move in moves]
 
@@ -110,32 +106,32 @@ def response_of(payment: Payment) -> dict[str, Any]:
     }
 
 
-def _values(move: Move, stamp: datetime) -> dict[str, Any]:
-    values: dict[str, Any] = {"status": move.to, "updated_at": stamp, **move.changes}
+def _own_values(move: Move, stamp: datetime) -> dict[str, Any]:
+    """What a move writes besides the status and the time: its changes, and a succeeded
+    payment's confirmation number and settlement time."""
+    values = dict(move.changes)
     if move.to is PaymentStatus.SUCCEEDED:
         values["confirmation_number"] = confirmation_number(move.payment.id)
         values.setdefault("settled_at", stamp)
     return values
 
 
-async def _guarded(conn: BaseDBAsyncClient, moves: Sequence[Move], stamp: datetime) -> set[int]:
-    """The ids of the payments that still had the status their move expected, now moved."""
-    groups: dict[tuple[PaymentStatus, PaymentStatus], list[Move]] = {}
-    for move in moves:
-        groups.setdefault((move.expected, move.to), []).append(move)
-    if sum(len(group) for group in groups.values()) != len({m.payment.id for m in moves}):
-        raise ValueError("one transaction moves each payment once")
-    updated_at = Payment._meta.fields_map["updated_at"].to_db_value(stamp, Payment)
+async def _guarded(
+    conn: BaseDBAsyncClient,
+    moves: Sequence[Move],
+    own: Sequence[dict[str, Any]],
+    stamp: datetime,
+) -> set[int]:
+    """The ids of the payments that still had the status their move expected, now moved:
+    one guarded UPDATE per (from, to, columns written), each payment written once."""
+    groups: dict[tuple[PaymentStatus, PaymentStatus, tuple[str, ...]], dict[int, Any]] = {}
+    for move, values in zip(moves, own, strict=True):
+        group = groups.setdefault((move.expected, move.to, tuple(sorted(values))), {})
+        group[move.payment.id] = values
     moved: set[int] = set()
-    for (expected, to), group in groups.items():
-        p = Params(conn)
-        ids = p.many([move.payment.id for move in group])
-        rows = await conn.execute_query_dict(
-            f'UPDATE "payment" SET "status" = {p(to.value)}, "updated_at" = {p(updated_at)} '
-            f'WHERE "id" IN ({ids}) AND "status" = {p(expected.value)} RETURNING "id"',
-            p.values,
-        )
-        moved.update(row["id"] for row in rows)
+    for (expected, to, _), rows in groups.items():
+        same = {"status": to, "updated_at": stamp}
+        moved |= await update_rows(conn, Payment, rows, same=same, where={"status": expected})
     return moved
 
 
@@ -151,5 +147,6 @@ async def _move_bills(conn: BaseDBAsyncClient, moves: Sequence[Move]) -> None:
         )
         row["amount_pending"] -= x
         row["amount_paid" if move.bill is BillMove.SETTLE else "amount_due"] += x
+    await lock_rows(conn, Bill, list(deltas))
     if await shift(conn, Bill, deltas) != len(deltas):
         raise LedgerError(f"bills {sorted(deltas)} have less pending than their payments")

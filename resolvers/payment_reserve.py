@@ -199,17 +199,17 @@ async def _record(conn: BaseDBAsyncClient, requests: Sequence[Reservation]) -> l
             bill_id=request.bill.id,
             account_id=request.bill.account_id,
             member_id=request.member_id,
-            method_id=_usable(request.method).id,
+            method_id=method.id,
             amount=request.amount,
             currency=request.bill.currency,
             status=PaymentStatus.PENDING,
-            kind=_kind(_usable(request.method)),
+            kind=PaymentKind.ACH if method.kind is PaymentMethodKind.ACH else PaymentKind.CARD,
             source=request.source,
             processor_idempotency_key=request.processor_key,
             created_at=stamp,
             updated_at=stamp,
         )
-        for request in requests
+        for request, method in ((r, _usable(r.method)) for r in requests)
     ]
     if len(await insert_many(conn, payments, unique=("processor_idempotency_key",))) != len(
         payments
@@ -218,10 +218,6 @@ async def _record(conn: BaseDBAsyncClient, requests: Sequence[Reservation]) -> l
     created = PaymentEventType.PAYMENT_CREATED
     await write_changes(conn, [Change(p, created, p.member_id) for p in payments])
     return payments
-
-
-def _kind(method: PaymentMethod) -> PaymentKind:
-    return PaymentKind.ACH if method.kind is PaymentMethodKind.ACH else PaymentKind.CARD
 
 
 def _usable(method: PaymentMethod | None) -> PaymentMethod:

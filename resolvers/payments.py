@@ -26,6 +26,7 @@ from tortoise.backends.base.client import TransactionalDBClient
 from adapters.clock import now
 from adapters.processor import ChargeOutcome, ChargeResult, ProcessorUnavailable, get_processor
 from models.business_days import add_business_days
+from models.db import is_transient_conflict
 from models.enums import PaymentErrorCode, PaymentSource, PaymentStatus
 from models.payments import Payment, PaymentMethod
 from models.validation import InvalidAmount, check_amount, parse_amount
@@ -174,8 +175,8 @@ def _charge_move(payment: Payment, result: ChargeResult, record_id: int | None) 
 
 
 _LOOK_UP = GroupCommit("payBill look-up", look_up_all)
-_RESERVE = GroupCommit("payBill reserve", reserve_all)
-_RECORD = GroupCommit("payBill outcome", transition_all)
+_RESERVE = GroupCommit("payBill reserve", reserve_all, retry_if=is_transient_conflict)
+_RECORD = GroupCommit("payBill outcome", transition_all, retry_if=is_transient_conflict)
 
 
 async def _replay(stored: dict[str, object]) -> Payment:

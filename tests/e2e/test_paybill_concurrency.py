@@ -142,3 +142,28 @@ async def test_two_server_processes_on_one_database_never_overpay(db: str) -> No
     assert await Payment.all().count() == 3
     assert await SandboxCharge.all().count() == 3
     await assert_ledger()
+
+
+async def test_two_servers_paying_several_bills_at_once_never_deadlock_or_overpay(db: str) -> None:
+    """Batches in two processes touch the same bills, in every order: none may fail."""
+    bills, method_id = await _household(50_000, 50_000, 50_000)
+    inputs = [
+        {
+            "billId": to_global_id("Bill", bills[n % 3].id),
+            "amount": "10.00",
+            "paymentMethodId": method_id,
+            "idempotencyKey": f"spread-{n}",
+        }
+        for n in range(120)
+    ]
+    with ServerProcess(db, migrate=False) as one, ServerProcess(db, migrate=False) as two:
+        urls = [one.graphql_url, two.graphql_url]
+        answers = await _fire(_split(inputs, urls, one.auth("alex@example.org")))
+    assert "Traceback" not in one.log() + two.log()
+
+    assert all(not a["result"]["errors"] for a in answers)
+    for bill in await Bill.all():
+        assert (bill.amount_due, bill.amount_paid, bill.amount_pending) == (10_000, 40_000, 0)
+    assert await Payment.filter(status=PaymentStatus.SUCCEEDED).count() == 120
+    assert await SandboxCharge.all().count() == 120
+    await assert_ledger()

@@ -148,3 +148,31 @@ async def test_a_batch_function_that_miscounts_fails_its_callers_and_not_the_nex
     with pytest.raises(RuntimeError, match="0 outcomes for 1"):
         await first
     assert await second == 2
+
+
+async def test_a_batch_that_lost_a_race_runs_again_whole() -> None:
+    tries: list[list[int]] = []
+
+    async def batch(items: Sequence[int]) -> list[int]:
+        tries.append(list(items))
+        if len(tries) < 3:
+            raise RuntimeError("deadlock detected")
+        return [n * 2 for n in items]
+
+    group = GroupCommit("test", batch, retry_if=lambda exc: "deadlock" in str(exc))
+    first = asyncio.create_task(group.submit(1))
+    await asyncio.sleep(0)
+    rest = await asyncio.gather(*(group.submit(n) for n in (2, 3)))
+
+    assert await first == 2 and rest == [4, 6]
+    assert tries == [[1], [1], [1], [2, 3]]
+
+
+async def test_a_race_lost_on_every_try_reaches_its_caller() -> None:
+    async def batch(items: Sequence[int]) -> list[int]:
+        raise RuntimeError("deadlock detected")
+
+    group = GroupCommit("test", batch, retry_if=lambda exc: True, attempts=2)
+
+    with pytest.raises(RuntimeError, match="deadlock"):
+        await group.submit(1)
