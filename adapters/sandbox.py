@@ -2,12 +2,15 @@
 
 Its ledger is the SandboxCharge table, keyed by the idempotency key we send, so a
 retry with the same key returns the first answer and never charges twice. It writes
-in its own short statements and refuses to run inside a caller's transaction.
+in its own short statements (concurrent charges share one) and refuses to run inside a
+caller's transaction.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from tortoise import connections
 from tortoise.backends.base.client import TransactionalDBClient
@@ -23,6 +26,9 @@ from adapters.processor import (
     SettlementOutcome,
     SettlementResult,
 )
+from models.bulk import insert_many
+from models.db import is_transient_conflict
+from models.group_commit import GroupCommit
 from models.payments import SandboxCharge
 
 # token -> (brand, last4, decline code or None)
@@ -62,27 +68,7 @@ class SandboxProcessor:
     ) -> ChargeResult:
         """Charge once per key; a repeated key returns the first outcome."""
         _outside_transaction()
-        if token.startswith(_BANK_PREFIX):
-            outcome = SettlementOutcome.PENDING.value
-            prefix = "py_"
-        else:
-            card = CARDS.get(token)
-            outcome = "CARD_DECLINED" if card is None else (card[2] or "SUCCEEDED")
-            prefix = "ch_"
-        try:
-            row = await SandboxCharge.create(
-                idempotency_key=idempotency_key,
-                token=token,
-                amount=amount,
-                currency=currency,
-                outcome=outcome,
-                reference=prefix + secrets.token_hex(12),
-                created_at=now(),
-            )
-        except IntegrityError:
-            row = await SandboxCharge.get(idempotency_key=idempotency_key)
-            if (row.token, row.amount, row.currency) != (token, amount, currency):
-                raise RuntimeError("idempotency key reused with other parameters") from None
+        row = await _CHARGES.submit(_Charge(idempotency_key, token, amount, currency))
         return _charge_result(row)
 
     async def settlement(self, *, reference: str) -> SettlementResult:
@@ -142,6 +128,56 @@ class SandboxProcessor:
         return BankAccountToken(
             token=prefix + secrets.token_hex(12), last4=account_number[-4:], bank_name=bank
         )
+
+
+@dataclass(frozen=True)
+class _Charge:
+    key: str
+    token: str
+    amount: int
+    currency: str
+
+
+async def _record_charges(charges: Sequence[_Charge]) -> list[SandboxCharge | Exception]:
+    """Concurrent charges go into the sandbox's ledger in one INSERT; a key it already
+    holds keeps its first row (and answer), and must come with the same parameters."""
+    stamp = now()
+    new: dict[str, SandboxCharge] = {}
+    for charge in charges:
+        if charge.key not in new:
+            if charge.token.startswith(_BANK_PREFIX):
+                outcome, prefix = SettlementOutcome.PENDING.value, "py_"
+            else:
+                card = CARDS.get(charge.token)
+                outcome = "CARD_DECLINED" if card is None else (card[2] or "SUCCEEDED")
+                prefix = "ch_"
+            new[charge.key] = SandboxCharge(
+                idempotency_key=charge.key,
+                token=charge.token,
+                amount=charge.amount,
+                currency=charge.currency,
+                outcome=outcome,
+                reference=prefix + secrets.token_hex(12),
+                created_at=stamp,
+            )
+    conn = connections.get("default")
+    rows = list(new.values())
+    inserted = await insert_many(conn, rows, unique=("idempotency_key",), skip_conflicts=True)
+    by_key = {row.idempotency_key: row for row in inserted}
+    if missing := [key for key in new if key not in by_key]:
+        earlier = await SandboxCharge.filter(idempotency_key__in=missing)
+        by_key |= {row.idempotency_key: row for row in earlier}
+    outcomes: list[SandboxCharge | Exception] = []
+    for charge in charges:
+        row = by_key[charge.key]
+        if (row.token, row.amount, row.currency) == (charge.token, charge.amount, charge.currency):
+            outcomes.append(row)
+        else:
+            outcomes.append(RuntimeError("idempotency key reused with other parameters"))
+    return outcomes
+
+
+_CHARGES = GroupCommit("sandbox charges", _record_charges, retry_if=is_transient_conflict)
 
 
 def _charge_result(row: SandboxCharge) -> ChargeResult:

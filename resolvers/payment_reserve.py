@@ -1,6 +1,6 @@
 """The first step of paying bills: claim each key, reserve each amount, record each payment.
 
-One transaction takes any number of payments (resolvers/group_commit.py batches the
+One transaction takes any number of payments (models/group_commit.py batches the
 concurrent ones). Its first write claims every idempotency key at once, so a
 concurrent request with one of them blocks on the unique (member, key) index and then
 finds the claim. Then the bills, locked, decide in order which amounts fit; one

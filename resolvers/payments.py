@@ -7,7 +7,7 @@
 3. One transaction applies the outcome: SUCCEEDED (pending -> paid), PROCESSING for ACH
    (stays pending until settlement), or FAILED (pending -> due again).
 Steps 1 and 3 of concurrent requests share their transactions (group commit,
-resolvers/group_commit.py); each request still gets its own result. A declined payment
+models/group_commit.py); each request still gets its own result. A declined payment
 is kept as FAILED with its failure code, and pay_bill raises PaymentError carrying it.
 A crash between 1 and 3 leaves a PENDING payment that `resolvers.settlement.reconcile`
 finishes with the same processor key.
@@ -28,12 +28,12 @@ from adapters.processor import ChargeOutcome, ChargeResult, ProcessorUnavailable
 from models.business_days import add_business_days
 from models.db import is_transient_conflict
 from models.enums import PaymentErrorCode, PaymentSource, PaymentStatus
+from models.group_commit import GroupCommit
 from models.payments import Payment, PaymentMethod
 from models.validation import InvalidAmount, check_amount, parse_amount
 from resolvers import idempotency
 from resolvers.access import Viewer
 from resolvers.errors import Forbidden
-from resolvers.group_commit import GroupCommit
 from resolvers.payment_errors import PaymentError
 from resolvers.payment_moves import Move, transition_all
 from resolvers.payment_reserve import OPERATION, Lookup, Reservation, look_up_all, reserve_all

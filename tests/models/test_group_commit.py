@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from resolvers.group_commit import GroupCommit
+from models.group_commit import GroupCommit
 
 
 class Recorder:
