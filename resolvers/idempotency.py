@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.exceptions import IntegrityError
 
 from adapters.clock import now
+from models.bulk import insert_many
 from models.enums import IdempotencyStatus, PaymentErrorCode
 from models.records import IdempotencyRecord
 from models.validation import UNPRINTABLE_MESSAGE, has_unprintable, looks_like_card_number
@@ -63,6 +65,50 @@ def fingerprint(operation: str, request: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A key to claim for a request, and what to keep with it while the request runs."""
+
+    member_id: int
+    key: str
+    operation: str
+    request_hash: str
+    response: dict[str, Any]
+
+
+async def claim_all(
+    conn: BaseDBAsyncClient, claims: Sequence[Claim]
+) -> list[IdempotencyRecord | None]:
+    """Insert each key as in progress, in one statement; None for a key claimed already,
+    by another request or by an earlier claim in the list."""
+    stamp = now()
+    records: dict[tuple[int, str], IdempotencyRecord] = {}
+    for c in claims:
+        records.setdefault(
+            (c.member_id, c.key),
+            IdempotencyRecord(
+                member_id=c.member_id,
+                key=c.key,
+                operation=c.operation,
+                request_hash=c.request_hash,
+                status=IdempotencyStatus.IN_PROGRESS,
+                response=c.response,
+                created_at=stamp,
+                expires_at=stamp + KEY_TTL,
+            ),
+        )
+    # In key order, so that two transactions claiming some of the same keys never deadlock.
+    ordered = [records[k] for k in sorted(records)]
+    inserted = await insert_many(conn, ordered, unique=("member_id", "key"), skip_conflicts=True)
+    fresh = {(record.member_id, record.key) for record in inserted}
+    claimed: list[IdempotencyRecord | None] = []
+    for c in claims:
+        mine = (c.member_id, c.key) in fresh
+        fresh.discard((c.member_id, c.key))  # a second claim of the key in the list meets the first
+        claimed.append(records[c.member_id, c.key] if mine else None)
+    return claimed
+
+
 async def claim(
     conn: BaseDBAsyncClient,
     *,
@@ -73,21 +119,10 @@ async def claim(
     response: dict[str, Any],
 ) -> IdempotencyRecord:
     """Insert the key as in progress; KeyTaken if it already exists."""
-    stamp = now()
-    try:
-        return await IdempotencyRecord.create(
-            member_id=member_id,
-            key=key,
-            operation=operation,
-            request_hash=request_hash,
-            status=IdempotencyStatus.IN_PROGRESS,
-            response=response,
-            created_at=stamp,
-            expires_at=stamp + KEY_TTL,
-            using_db=conn,
-        )
-    except IntegrityError:
-        raise KeyTaken from None
+    [record] = await claim_all(conn, [Claim(member_id, key, operation, request_hash, response)])
+    if record is None:
+        raise KeyTaken
+    return record
 
 
 async def existing(

@@ -22,7 +22,6 @@ from adapters.clock import now, today
 from models.bills import Bill
 from models.bulk import Params, for_update, insert_many, shift
 from models.enums import (
-    IdempotencyStatus,
     PaymentErrorCode,
     PaymentEventType,
     PaymentKind,
@@ -34,7 +33,7 @@ from models.enums import (
 from models.money import Money
 from models.payments import Payment, PaymentMethod
 from models.records import IdempotencyRecord
-from resolvers.idempotency import KEY_TTL, KeyTaken
+from resolvers.idempotency import Claim, KeyTaken, claim_all
 from resolvers.payment_errors import PaymentError
 from resolvers.payment_states import Change, write_changes
 
@@ -127,32 +126,15 @@ async def _claim(
 ) -> dict[int, IdempotencyRecord]:
     """Claim every key (the first write); a key already claimed, by another request or an
     earlier one in this batch, is KeyTaken."""
-    stamp = now()
-    first: dict[tuple[int, str], int] = {}
-    records: dict[int, IdempotencyRecord] = {}
-    for n, request in enumerate(requests):
-        if first.setdefault((request.member_id, request.key), n) != n:
+    claims = [
+        Claim(r.member_id, r.key, OPERATION, r.request_hash, {"processor_key": r.processor_key})
+        for r in requests
+    ]
+    records = await claim_all(conn, claims)
+    for n, record in enumerate(records):
+        if record is None:
             outcomes[n] = KeyTaken()
-            continue
-        records[n] = IdempotencyRecord(
-            member_id=request.member_id,
-            key=request.key,
-            operation=OPERATION,
-            request_hash=request.request_hash,
-            status=IdempotencyStatus.IN_PROGRESS,
-            response={"processor_key": request.processor_key},
-            created_at=stamp,
-            expires_at=stamp + KEY_TTL,
-        )
-    # In key order, so that two batches claiming some of the same keys never deadlock.
-    ordered = sorted(records.values(), key=lambda record: (record.member_id, record.key))
-    claimed = await insert_many(conn, ordered, unique=("member_id", "key"), skip_conflicts=True)
-    inserted = {id(record) for record in claimed}
-    taken = [n for n, record in records.items() if id(record) not in inserted]
-    for n in taken:
-        outcomes[n] = KeyTaken()
-        del records[n]
-    return records
+    return {n: record for n, record in enumerate(records) if record is not None}
 
 
 async def _reserve(
