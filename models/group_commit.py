@@ -1,4 +1,4 @@
-"""Group commit: calls that arrive together share one transaction.
+"""Group commit: calls that arrive together share one transaction (or one statement).
 
 The first call starts a batch at once; calls that arrive while it runs wait and go
 together in the next one, so a lone call waits for nothing and a busy server pays
