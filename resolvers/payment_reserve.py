@@ -1,18 +1,21 @@
-"""The first step of paying bills: claim each key, reserve each amount, record each payment.
+"""The first step of paying bills: read and check each request, claim its key, reserve
+its amount, record its payment.
 
 One transaction takes any number of payments (models/group_commit.py batches the
-concurrent ones). Its first write claims every idempotency key at once, so a
+concurrent ones). It reads the bills, locked in id order, and the methods; a request for
+a bill the member may not see or pay, or with an amount the bill's currency cannot hold,
+is refused there. Its first write claims every remaining idempotency key at once, so a
 concurrent request with one of them blocks on the unique (member, key) index and then
-finds the claim. Then the bills, locked, decide in order which amounts fit; one
-guarded UPDATE moves those from due to pending, and one INSERT each records the
-PENDING payments, their audit rows and their outbox events. A refused payment's claim
-is deleted in the same transaction: only requests that changed something keep their
-key, and if none did the transaction rolls back whole.
+finds the claim. The locked bills decide in order which amounts fit; one guarded
+UPDATE moves those from due to pending, and one INSERT each records the PENDING
+payments, their audit rows and their outbox events. A refused payment's claim is
+deleted in the same transaction: only requests that changed something keep their key,
+and if none did the transaction rolls back whole.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -33,7 +36,11 @@ from models.enums import (
 from models.money import Money
 from models.payments import Payment, PaymentMethod
 from models.records import IdempotencyRecord
-from resolvers.idempotency import Claim, KeyTaken, claim_all
+from models.validation import InvalidAmount
+from resolvers import idempotency
+from resolvers.access import Viewer
+from resolvers.errors import Forbidden
+from resolvers.idempotency import Claim, claim_all
 from resolvers.payment_errors import PaymentError
 from resolvers.payment_states import Change, write_changes
 
@@ -42,48 +49,55 @@ OPERATION = "payBill"
 
 @dataclass(frozen=True)
 class Reservation:
-    """One payBill request, checked and read: what its first transaction needs."""
+    """One payBill request as asked: `to_minor` turns its amount into minor units of the
+    bill's currency (InvalidAmount if it cannot)."""
 
-    member_id: int
-    bill: Bill
-    method: PaymentMethod | None
-    amount: int
+    viewer: Viewer
+    bill_id: int
+    method_id: int
+    to_minor: Callable[[str], int]
     source: PaymentSource
     key: str
-    request_hash: str
     processor_key: str
 
 
 @dataclass(frozen=True)
 class Reserved:
-    """A PENDING payment and the id of the idempotency claim it holds."""
+    """A PENDING payment, the method it is paid with, and the idempotency claim it holds."""
 
     payment: Payment
+    method: PaymentMethod
     claim_id: int
 
 
+class KeyTaken(idempotency.KeyTaken):
+    """The request's key is claimed already; its fingerprint tells a replay from a reuse."""
+
+    def __init__(self, request_hash: str) -> None:
+        super().__init__()
+        self.request_hash = request_hash
+
+
+@dataclass
+class _Bill:
+    """A bill as its row lock found it."""
+
+    id: int
+    account_id: int
+    currency: str
+    due: int
+    voided: bool
+
+
 @dataclass(frozen=True)
-class Lookup:
-    """What a payBill request names: a bill, and one of the member's saved methods."""
+class _Checked:
+    """A request that passed the checks that need no claim."""
 
-    bill_id: int
-    method_id: int
-    member_id: int
-
-
-async def look_up_all(lookups: Sequence[Lookup]) -> list[tuple[Bill | None, PaymentMethod | None]]:
-    """For each lookup, its bill and its method (None where there is none, or the method is
-    another member's): two queries however many there are."""
-    bills = {b.id: b for b in await Bill.filter(id__in={x.bill_id for x in lookups})}
-    wanted = {x.method_id for x in lookups}
-    methods = {m.id: m for m in await PaymentMethod.filter(id__in=wanted)}
-    return [
-        (
-            bills.get(x.bill_id),
-            m if (m := methods.get(x.method_id)) and m.member_id == x.member_id else None,
-        )
-        for x in lookups
-    ]
+    request: Reservation
+    bill: _Bill
+    method: PaymentMethod | None
+    amount: int
+    request_hash: str
 
 
 class _NothingKept(Exception):
@@ -91,111 +105,179 @@ class _NothingKept(Exception):
 
 
 async def reserve_all(requests: Sequence[Reservation]) -> list[Reserved | Exception]:
-    """For each request, its PENDING payment, or what refused it (KeyTaken, PaymentError)."""
+    """For each request, its PENDING payment, or what refused it (KeyTaken, PaymentError,
+    Forbidden)."""
     outcomes: list[Reserved | Exception | None] = [None] * len(requests)
     try:
         async with in_transaction() as conn:
-            claims = await _claim(conn, requests, outcomes)
-            for n, request in enumerate(requests):
+            checked = await _read(conn, requests, outcomes)
+            claims = await _claim(conn, checked, outcomes)
+            for n, item in checked.items():
                 if outcomes[n] is None:
                     try:
-                        _usable(request.method)
+                        _usable(item.method)
                     except PaymentError as exc:
                         outcomes[n] = exc
-            await _reserve(conn, requests, outcomes)
+            _reserve(checked, outcomes)
             kept = [n for n, outcome in enumerate(outcomes) if outcome is None]
             if not kept:
                 raise _NothingKept
+            await _move(conn, [checked[n] for n in kept])
             refused = [claim.id for n, claim in claims.items() if n not in kept]
             if refused:
                 p = Params(conn)
                 sql = f'DELETE FROM "idempotency_record" WHERE "id" IN ({p.many(refused)})'
                 await conn.execute_query(sql, p.values)
-            payments = await _record(conn, [requests[n] for n in kept])
+            payments = await _record(conn, [checked[n] for n in kept])
             for n, payment in zip(kept, payments, strict=True):
-                outcomes[n] = Reserved(payment, claims[n].id)
+                outcomes[n] = Reserved(payment, _usable(checked[n].method), claims[n].id)
     except _NothingKept:
         pass
     return [RuntimeError("no outcome") if o is None else o for o in outcomes]
 
 
-async def _claim(
+async def _read(
     conn: BaseDBAsyncClient,
     requests: Sequence[Reservation],
     outcomes: list[Reserved | Exception | None],
-) -> dict[int, IdempotencyRecord]:
-    """Claim every key (the first write); a key already claimed, by another request or an
-    earlier one in this batch, is KeyTaken."""
-    claims = [
-        Claim(r.member_id, r.key, OPERATION, r.request_hash, {"processor_key": r.processor_key})
-        for r in requests
-    ]
-    records = await claim_all(conn, claims)
-    for n, record in enumerate(records):
-        if record is None:
-            outcomes[n] = KeyTaken()
-    return {n: record for n, record in enumerate(records) if record is not None}
-
-
-async def _reserve(
-    conn: BaseDBAsyncClient,
-    requests: Sequence[Reservation],
-    outcomes: list[Reserved | Exception | None],
-) -> None:
-    """Move each amount that fits from due to pending, in request order; refuse the rest."""
-    ids = sorted({requests[n].bill.id for n, o in enumerate(outcomes) if o is None})
-    if not ids:
-        return
+) -> dict[int, _Checked]:
+    """Lock the bills in id order and read the methods; refuse each request whose bill
+    is not the member's to see or pay, or whose amount its currency cannot hold."""
     p = Params(conn)
-    columns = '"id", "amount_due", "voided_at" IS NOT NULL AS "voided"'
+    ids = sorted({r.bill_id for r in requests})
+    columns = '"id", "account_id", "currency", "amount_due", "voided_at" IS NOT NULL AS "voided"'
     sql = f'SELECT {columns} FROM "bill" WHERE "id" IN ({p.many(ids)}) ORDER BY "id"'
     rows = await conn.execute_query_dict(sql + for_update(conn), p.values)
-    due = {row["id"]: int(row["amount_due"]) for row in rows}
-    voided = {row["id"] for row in rows if row["voided"]}
-    deltas: dict[int, dict[str, int]] = {}
+    bills = {
+        row["id"]: _Bill(
+            row["id"],
+            row["account_id"],
+            row["currency"],
+            int(row["amount_due"]),
+            bool(row["voided"]),
+        )
+        for row in rows
+    }
+    p = Params(conn)
+    wanted = sorted({r.method_id for r in requests})
+    sql = f'SELECT * FROM "payment_method" WHERE "id" IN ({p.many(wanted)})'
+    methods = {
+        method.id: method
+        for method in (
+            PaymentMethod._init_from_db(**row)
+            for row in await conn.execute_query_dict(sql, p.values)
+        )
+    }
+    checked: dict[int, _Checked] = {}
     for n, request in enumerate(requests):
-        bill_id = request.bill.id
-        if outcomes[n] is not None:
-            continue
-        if bill_id not in due:  # gone since it was read: refused as a lone request would be
+        viewer = request.viewer
+        bill = bills.get(request.bill_id)
+        if bill is None or not viewer.can_see(bill.account_id):
             outcomes[n] = PaymentError(
                 PaymentErrorCode.BILL_NOT_FOUND, "There is no such bill.", ["billId"]
             )
             continue
-        if bill_id in voided or due[bill_id] < request.amount:
-            outcomes[n] = _refusal(bill_id in voided, due[bill_id], request)
+        if not viewer.can_pay(bill.account_id):
+            outcomes[n] = Forbidden(
+                "Your access to this account does not include paying its bills."
+            )
             continue
-        due[bill_id] -= request.amount
-        row = deltas.setdefault(bill_id, {"amount_due": 0, "amount_pending": 0})
-        row["amount_due"] -= request.amount
-        row["amount_pending"] += request.amount
+        try:
+            amount = request.to_minor(bill.currency)
+        except InvalidAmount as exc:
+            message = str(exc)
+            outcomes[n] = PaymentError(
+                PaymentErrorCode.INVALID_AMOUNT, message[:1].upper() + message[1:] + ".", ["amount"]
+            )
+            continue
+        method = methods.get(request.method_id)
+        mine = method if method is not None and method.member_id == viewer.member.id else None
+        asked = {
+            "bill": bill.id,
+            "amount": amount,
+            "method": request.method_id,
+            "source": request.source.value,
+        }
+        request_hash = idempotency.fingerprint(OPERATION, asked)
+        checked[n] = _Checked(request, bill, mine, amount, request_hash)
+    return checked
+
+
+async def _claim(
+    conn: BaseDBAsyncClient,
+    checked: dict[int, _Checked],
+    outcomes: list[Reserved | Exception | None],
+) -> dict[int, IdempotencyRecord]:
+    """Claim the key of every request still standing (the first write); a key already
+    claimed, by another request or an earlier one in this batch, is KeyTaken."""
+    order = list(checked)
+    claims = [
+        Claim(
+            c.request.viewer.member.id,
+            c.request.key,
+            OPERATION,
+            c.request_hash,
+            {"processor_key": c.request.processor_key},
+        )
+        for c in (checked[n] for n in order)
+    ]
+    records = await claim_all(conn, claims) if claims else []
+    mine: dict[int, IdempotencyRecord] = {}
+    for n, record in zip(order, records, strict=True):
+        if record is None:
+            outcomes[n] = KeyTaken(checked[n].request_hash)
+        else:
+            mine[n] = record
+    return mine
+
+
+def _reserve(checked: dict[int, _Checked], outcomes: list[Reserved | Exception | None]) -> None:
+    """Take each amount that fits from its bill's due, in request order; refuse the rest."""
+    for n, item in checked.items():
+        if outcomes[n] is not None:
+            continue
+        bill = item.bill
+        if bill.voided or bill.due < item.amount:
+            outcomes[n] = _refusal(bill, item.amount)
+            continue
+        bill.due -= item.amount
+
+
+async def _move(conn: BaseDBAsyncClient, kept: Sequence[_Checked]) -> None:
+    """Move the kept amounts from due to pending in one guarded UPDATE."""
+    deltas: dict[int, dict[str, int]] = {}
+    for item in kept:
+        row = deltas.setdefault(item.bill.id, {"amount_due": 0, "amount_pending": 0})
+        row["amount_due"] -= item.amount
+        row["amount_pending"] += item.amount
     if await shift(conn, Bill, deltas, where='"voided_at" IS NULL') != len(deltas):
         raise RuntimeError(f"bills {sorted(deltas)} changed under their row locks")
 
 
-async def _record(conn: BaseDBAsyncClient, requests: Sequence[Reservation]) -> list[Payment]:
+async def _record(conn: BaseDBAsyncClient, kept: Sequence[_Checked]) -> list[Payment]:
     """Insert the PENDING payments, with their audit rows and outbox events."""
     stamp = now()
-    payments = [
-        Payment(
-            bill_id=request.bill.id,
-            account_id=request.bill.account_id,
-            member_id=request.member_id,
-            method_id=method.id,
-            amount=request.amount,
-            currency=request.bill.currency,
-            status=PaymentStatus.PENDING,
-            kind=PaymentKind.ACH if method.kind is PaymentMethodKind.ACH else PaymentKind.CARD,
-            source=request.source,
-            processor_idempotency_key=request.processor_key,
-            created_at=stamp,
-            updated_at=stamp,
+    payments = []
+    for item in kept:
+        method = _usable(item.method)
+        payments.append(
+            Payment(
+                bill_id=item.bill.id,
+                account_id=item.bill.account_id,
+                member_id=item.request.viewer.member.id,
+                method_id=method.id,
+                amount=item.amount,
+                currency=item.bill.currency,
+                status=PaymentStatus.PENDING,
+                kind=PaymentKind.ACH if method.kind is PaymentMethodKind.ACH else PaymentKind.CARD,
+                source=item.request.source,
+                processor_idempotency_key=item.request.processor_key,
+                created_at=stamp,
+                updated_at=stamp,
+            )
         )
-        for request, method in ((r, _usable(r.method)) for r in requests)
-    ]
-    if len(await insert_many(conn, payments, unique=("processor_idempotency_key",))) != len(
-        payments
-    ):
+    inserted = await insert_many(conn, payments, unique=("processor_idempotency_key",))
+    if len(inserted) != len(payments):
         raise RuntimeError("a new payment's processor key was not new")
     created = PaymentEventType.PAYMENT_CREATED
     await write_changes(conn, [Change(p, created, p.member_id) for p in payments])
@@ -223,14 +305,14 @@ def _usable(method: PaymentMethod | None) -> PaymentMethod:
     return method
 
 
-def _refusal(voided: bool, due: int, request: Reservation) -> PaymentError:
-    if voided:
+def _refusal(bill: _Bill, amount: int) -> PaymentError:
+    if bill.voided:
         return PaymentError(PaymentErrorCode.BILL_NOT_PAYABLE, "This bill was voided.", ["billId"])
-    if due == 0:
+    if bill.due == 0:
         return PaymentError(
             PaymentErrorCode.BILL_NOT_PAYABLE, "Nothing is due on this bill.", ["billId"]
         )
-    formatted = Money(due, request.bill.currency).formatted
+    formatted = Money(bill.due, bill.currency).formatted
     return PaymentError(
         PaymentErrorCode.AMOUNT_EXCEEDS_BALANCE,
         f"The amount is more than the {formatted} due on this bill.",

@@ -30,13 +30,12 @@ from models.db import is_transient_conflict
 from models.enums import PaymentErrorCode, PaymentSource, PaymentStatus
 from models.group_commit import GroupCommit
 from models.payments import Payment, PaymentMethod
-from models.validation import InvalidAmount, check_amount, parse_amount
+from models.validation import check_amount, parse_amount
 from resolvers import idempotency
 from resolvers.access import Viewer
-from resolvers.errors import Forbidden
 from resolvers.payment_errors import PaymentError
 from resolvers.payment_moves import Move, transition_all
-from resolvers.payment_reserve import OPERATION, Lookup, Reservation, look_up_all, reserve_all
+from resolvers.payment_reserve import OPERATION, KeyTaken, Reservation, reserve_all
 from resolvers.payment_states import BillMove
 from settings import Settings
 
@@ -88,42 +87,29 @@ async def _pay(
     if isinstance(connections.get("default"), TransactionalDBClient):
         # Its shared transactions must not run inside this caller's.
         raise RuntimeError("payBill must not be called inside a database transaction")
-    bill, method = await _LOOK_UP.submit(Lookup(bill_id, method_id, viewer.member.id))
-    if bill is None or not viewer.can_see(bill.account_id):
-        raise PaymentError(PaymentErrorCode.BILL_NOT_FOUND, "There is no such bill.", ["billId"])
-    if not viewer.can_pay(bill.account_id):
-        raise Forbidden("Your access to this account does not include paying its bills.")
-    try:
-        amount = to_minor(bill.currency)
-    except InvalidAmount as exc:
-        message = str(exc)
-        raise PaymentError(
-            PaymentErrorCode.INVALID_AMOUNT, message[:1].upper() + message[1:] + ".", ["amount"]
-        ) from None
-    asked = {"bill": bill.id, "amount": amount, "method": method_id, "source": source.value}
-    request_hash = idempotency.fingerprint(OPERATION, asked)
     request = Reservation(
-        member_id=viewer.member.id,
-        bill=bill,
-        method=method,
-        amount=amount,
+        viewer=viewer,
+        bill_id=bill_id,
+        method_id=method_id,
+        to_minor=to_minor,
         source=source,
         key=key,
-        request_hash=request_hash,
         processor_key="pay_" + secrets.token_hex(16),
     )
     for _ in range(_CLAIM_ATTEMPTS):
         try:
             reserved = await _RESERVE.submit(request)
-        except idempotency.KeyTaken:
+        except KeyTaken as taken:
             stored = await idempotency.existing(
-                member_id=viewer.member.id, key=key, operation=OPERATION, request_hash=request_hash
+                member_id=viewer.member.id,
+                key=key,
+                operation=OPERATION,
+                request_hash=taken.request_hash,
             )
             if stored is None:
                 continue  # the claim we met was a refused request that rolled back
             return await _replay(stored)
-        assert method is not None  # reserve_all refused otherwise
-        return await _charge(reserved.payment, method, reserved.claim_id)
+        return await _charge(reserved.payment, reserved.method, reserved.claim_id)
     raise PaymentError(
         PaymentErrorCode.PAYMENT_IN_PROGRESS,
         "A request with this idempotency key is being processed. Retry it shortly.",
@@ -174,7 +160,6 @@ def _charge_move(payment: Payment, result: ChargeResult, record_id: int | None) 
     return Move(payment, PaymentStatus.PENDING, to, move, None, changes, record_id)
 
 
-_LOOK_UP = GroupCommit("payBill look-up", look_up_all)
 _RESERVE = GroupCommit("payBill reserve", reserve_all, retry_if=is_transient_conflict)
 _RECORD = GroupCommit("payBill outcome", transition_all, retry_if=is_transient_conflict)
 

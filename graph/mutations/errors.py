@@ -1,5 +1,6 @@
 """Payload errors of the payment mutations, and the card-number screen of their inputs."""
 
+import dataclasses
 from typing import Any
 
 import strawberry
@@ -40,8 +41,18 @@ class PaymentMethodError:
 
 def card_number_path(input: Any, *, exempt: tuple[str, ...] = ()) -> list[str] | None:
     """The camelCase path of the first input string that looks like a card number."""
-    found = card_number_field(strawberry.asdict(input), exempt=exempt)
+    found = card_number_field(_plain(input), exempt=exempt)
     return None if found is None else [to_camel_case(part) for part in found]
+
+
+def _plain(value: Any) -> Any:
+    """An input object as nested dicts and lists, its values themselves (no copies, unlike
+    `strawberry.asdict`, which deep-copies every value)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
 
 
 CARD_NUMBER_MESSAGE = payment_errors.CARD_NUMBER_MESSAGE

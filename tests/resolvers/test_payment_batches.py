@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 from tortoise.transactions import in_transaction
@@ -17,12 +19,14 @@ from models import (
     AuditLog,
     Bill,
     IdempotencyRecord,
+    Member,
     Notification,
     OutboxEvent,
     Payment,
     PaymentMethod,
 )
 from models.enums import PaymentErrorCode, PaymentMethodStatus, PaymentSource, PaymentStatus
+from models.validation import check_amount, parse_amount
 from resolvers.access import load_viewer
 from resolvers.payment_errors import PaymentError
 from resolvers.payment_moves import Move, transition_all
@@ -34,16 +38,27 @@ from tests.ledger import assert_ledger, snapshot
 
 
 async def _request(
-    member_id: int, bill: Bill, method_id: int, amount: int, key: str
+    member_id: int,
+    bill: Bill,
+    method_id: int,
+    amount: int | Decimal,
+    key: str,
 ) -> Reservation:
+    member = await Member.get(id=member_id)
+    viewer = await load_viewer(member.email, "member")
+    assert viewer is not None
+    if isinstance(amount, Decimal):
+        exact = amount
+        to_minor: Callable[[str], int] = lambda currency: parse_amount(exact, currency)  # noqa: E731
+    else:
+        to_minor = lambda _: check_amount(amount)  # noqa: E731
     return Reservation(
-        member_id=member_id,
-        bill=bill,
-        method=await PaymentMethod.get_or_none(id=method_id),
-        amount=amount,
+        viewer=viewer,
+        bill_id=bill.id,
+        method_id=method_id,
+        to_minor=to_minor,
         source=PaymentSource.ONE_TIME,
         key=key,
-        request_hash=key + "-hash",
         processor_key="pay_" + secrets.token_hex(16),
     )
 
@@ -68,6 +83,8 @@ async def test_a_mixed_batch_decides_each_request_in_order(db: str) -> None:
     voided = await factories.bill(acct, due=5_000)
     await Bill.filter(id=voided.id).update(voided_at=datetime(2026, 11, 1, tzinfo=UTC))
     await _paid_key(jo.id, "taken-before")
+    sam = await factories.member()
+    sams = await factories.bill(await factories.account(sam), due=5_000)
 
     requests = [
         await _request(jo.id, first, card.id, 6_000, "a"),  # fits: 4,000 left
@@ -79,6 +96,8 @@ async def test_a_mixed_batch_decides_each_request_in_order(db: str) -> None:
         await _request(jo.id, second, card.id, 2_500, "taken-before"),
         await _request(jo.id, second, card.id, 2_500, "f"),  # fits
         await _request(jo.id, first, card.id, 1, "g"),  # nothing left
+        await _request(jo.id, sams, card.id, 1_000, "h"),  # another member's bill
+        await _request(jo.id, second, card.id, Decimal("1.001"), "i"),  # a tenth of a cent
     ]
     outcomes = await reserve_all(requests)
 
@@ -92,6 +111,8 @@ async def test_a_mixed_batch_decides_each_request_in_order(db: str) -> None:
         "KeyTaken",
         "reserved",
         "BILL_NOT_PAYABLE",
+        "BILL_NOT_FOUND",
+        "INVALID_AMOUNT",
     ]
     assert str(outcomes[1]) == "The amount is more than the $40.00 due on this bill."
     reserved = [o for o in outcomes if isinstance(o, Reserved)]
@@ -132,7 +153,7 @@ async def test_a_batch_that_keeps_nothing_changes_nothing(db: str) -> None:
     assert await snapshot() == before
 
 
-async def test_a_bill_gone_since_it_was_read_is_refused_alone(db: str) -> None:
+async def test_a_missing_bill_is_refused_alone(db: str) -> None:
     jo = await factories.member()
     acct = await factories.account(jo)
     card = await factories.card(jo)
