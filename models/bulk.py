@@ -7,10 +7,21 @@ return rows go through `execute_query_dict`, which fetches on both backends.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.fields import (
+    BigIntField,
+    CharField,
+    DatetimeField,
+    Field,
+    IntField,
+    JSONField,
+    SmallIntField,
+)
 from tortoise.models import Model
 
 M = TypeVar("M", bound=Model)
@@ -52,48 +63,120 @@ async def insert_many(
 ) -> list[M]:
     """Insert unsaved instances in one statement; returns those inserted.
 
-    With `unique`, fields that tell the rows apart, each returned row is matched to its
-    instance by them and the instance gets its id. With `skip_conflicts` as well, rows
-    that would break the unique constraint on those fields are left out (ON CONFLICT
-    DO NOTHING). Without `unique`, ids are not read back and every row must go in.
+    With `unique`, fields that tell the rows apart, each instance inserted gets its id.
+    With `skip_conflicts` as well, rows that would break the unique constraint on those
+    fields are left out (ON CONFLICT DO NOTHING). Without `unique`, every row must go in.
     """
     if not instances:
         return []
-    meta = type(instances[0])._meta
-    names = [name for name in meta.fields_db_projection if not meta.fields_map[name].generated]
-    params = Params(conn)
-    rows = []
-    for instance in instances:
-        marks = (params(_db_value(instance, name)) for name in names)
-        rows.append(f"({', '.join(marks)})")
-    columns = ", ".join(f'"{meta.fields_db_projection[name]}"' for name in names)
-    sql = f'INSERT INTO "{meta.db_table}" ({columns}) VALUES {", ".join(rows)}'
-    if not unique:
-        # Counted from RETURNING: asyncpg's status line for an INSERT is "INSERT 0 <rows>".
-        count = len(await conn.execute_query_dict(sql + ' RETURNING "id"', params.values))
-        if count != len(instances):
-            raise RuntimeError(f"{count} of {len(instances)} {meta.db_table} rows went in")
-        return list(instances)
-    keys = [f'"{meta.fields_db_projection[name]}"' for name in unique]
-    if skip_conflicts:
-        sql += f" ON CONFLICT ({', '.join(keys)}) DO NOTHING"
-    sql += f' RETURNING "id", {", ".join(keys)}'
-    returned = await conn.execute_query_dict(sql, params.values)
-    ids = {tuple(row[meta.fields_db_projection[n]] for n in unique): row["id"] for row in returned}
+    model = type(instances[0])
+    names = _insert_fields(model)
+    rows = [{name: getattr(instance, name) for name in names} for instance in instances]
+    ids = await insert_rows(conn, model, rows, unique=unique, skip_conflicts=skip_conflicts)
     inserted = []
-    for instance in instances:
-        row_id = ids.pop(tuple(_db_value(instance, name) for name in unique), None)
+    for instance, row_id in zip(instances, ids, strict=True):
         if row_id is not None:
             instance.pk = row_id
             instance._saved_in_db = True
             inserted.append(instance)
-    if ids or len(inserted) != len(returned):
+    return inserted if unique else list(instances)
+
+
+async def insert_rows(
+    conn: BaseDBAsyncClient,
+    model: type[Model],
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    unique: Sequence[str] = (),
+    skip_conflicts: bool = False,
+) -> list[int | None]:
+    """Insert rows given as field values (what an instance would hold; a field left out
+    takes its default) in one statement, without building instances.
+
+    With `unique`, the fields that tell the rows apart, the answer is each row's new id
+    (None for a row left out by `skip_conflicts`). Without it, every row must go in and
+    the ids are not read back (the answer holds None for each row).
+    """
+    if not rows:
+        return []
+    meta = model._meta
+    names, convert = _insert_plan(model)
+    params = Params(conn)
+    marks = []
+    for row in rows:
+        values = (
+            to_db(row[name] if name in row else _default(model, name))
+            for name, to_db in zip(names, convert, strict=True)
+        )
+        marks.append(f"({', '.join(params(value) for value in values)})")
+    columns = ", ".join(f'"{meta.fields_db_projection[name]}"' for name in names)
+    sql = f'INSERT INTO "{meta.db_table}" ({columns}) VALUES {", ".join(marks)}'
+    if not unique:
+        # Counted from RETURNING: asyncpg's status line for an INSERT is "INSERT 0 <rows>".
+        count = len(await conn.execute_query_dict(sql + ' RETURNING "id"', params.values))
+        if count != len(rows):
+            raise RuntimeError(f"{count} of {len(rows)} {meta.db_table} rows went in")
+        return [None] * len(rows)
+    keys = [meta.fields_db_projection[name] for name in unique]
+    quoted = ", ".join(f'"{key}"' for key in keys)
+    if skip_conflicts:
+        sql += f" ON CONFLICT ({quoted}) DO NOTHING"
+    returned = await conn.execute_query_dict(f'{sql} RETURNING "id", {quoted}', params.values)
+    ids = {tuple(row[key] for key in keys): row["id"] for row in returned}
+    tell = [convert[names.index(name)] for name in unique]
+    by_row = [
+        ids.pop(tuple(to_db(row[name]) for name, to_db in zip(unique, tell, strict=True)), None)
+        for row in rows
+    ]
+    if ids or sum(row_id is not None for row_id in by_row) != len(returned):
         raise RuntimeError(f"{unique} does not tell the new {meta.db_table} rows apart")
-    return inserted
+    return by_row
 
 
-def _db_value(instance: Model, name: str) -> Any:
-    return instance._meta.fields_map[name].to_db_value(getattr(instance, name), instance)
+def _insert_fields(model: type[Model]) -> list[str]:
+    """The fields an INSERT writes: every column but the generated id."""
+    meta = model._meta
+    return [name for name in meta.fields_db_projection if not meta.fields_map[name].generated]
+
+
+@functools.cache
+def _insert_plan(model: type[Model]) -> tuple[list[str], list[Callable[[Any], Any]]]:
+    """The fields an INSERT writes, and the conversion of each to its column's value."""
+    names = _insert_fields(model)
+    return names, [_to_db(model._meta.fields_map[name], model) for name in names]
+
+
+def _default(model: type[Model], name: str) -> Any:
+    default = model._meta.fields_map[name].default
+    return default() if callable(default) else default
+
+
+def _to_db(field: Field[Any], model: type[Model]) -> Callable[[Any], Any]:
+    """The field's `to_db_value`, with the common cases done without its checks where
+    they cannot change the answer: an int for an integer column, a str within the length
+    of a string column, an aware datetime, a dict or list as JSON. Fields with validators
+    of their own always take the general path."""
+    slow = field.to_db_value
+
+    def general(value: Any) -> Any:
+        return slow(value, model)
+
+    kind = type(field)
+    if isinstance(field, CharField) and kind is CharField and len(field.validators) == 1:
+        most = field.max_length
+        return lambda value: value if type(value) is str and len(value) <= most else general(value)
+    if field.validators:
+        return general
+    if isinstance(field, IntField | BigIntField | SmallIntField):
+        return lambda value: value if type(value) is int else general(value)
+    if isinstance(field, DatetimeField) and not (field.auto_now or field.auto_now_add):
+        return lambda value: (
+            value if type(value) is datetime and value.tzinfo is not None else general(value)
+        )
+    if isinstance(field, JSONField):
+        encode = field.encoder
+        return lambda value: encode(value) if type(value) in (dict, list) else general(value)
+    return general
 
 
 async def update_rows(

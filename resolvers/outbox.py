@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from adapters.clock import now
-from models.bulk import insert_many
+from models.bulk import insert_rows
 from models.records import AuditLog, OutboxEvent
 
 # Any constant works; it names the one lock that orders outbox writers on PostgreSQL.
@@ -77,13 +77,14 @@ async def audit(
     )
 
 
-async def record_events(conn: BaseDBAsyncClient, events: Sequence[OutboxEvent]) -> None:
-    """Append unsaved events in one statement, in order; last in their transaction."""
+async def record_events(conn: BaseDBAsyncClient, events: Sequence[Mapping[str, Any]]) -> None:
+    """Append events, given as their fields, in one statement, in order; last in their
+    transaction."""
     if events:
         await _serialize_outbox_writers(conn)
-        await insert_many(conn, events)
+        await insert_rows(conn, OutboxEvent, events)
 
 
-async def audit_all(conn: BaseDBAsyncClient, rows: Sequence[AuditLog]) -> None:
-    """Append unsaved audit rows in one statement."""
-    await insert_many(conn, rows)
+async def audit_all(conn: BaseDBAsyncClient, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Append audit rows, given as their fields, in one statement."""
+    await insert_rows(conn, AuditLog, rows)

@@ -18,12 +18,11 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from adapters.clock import now
-from models.bulk import insert_many
+from models.bulk import insert_rows
 from models.enums import NotificationKind, PaymentEventType, PaymentStatus
 from models.money import Money
 from models.notifications import Notification
 from models.payments import Payment
-from models.records import AuditLog, OutboxEvent
 from resolvers.outbox import audit_all, record_events
 
 PAYMENTS_TOPIC = "payments"
@@ -82,30 +81,31 @@ class Change:
     audit_data: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def audit_row(self, at: datetime) -> AuditLog:
-        """The audit row, unsaved."""
+    def audit_row(self, at: datetime) -> dict[str, Any]:
+        """The audit row's fields."""
         payment = self.payment
-        return AuditLog(
-            action="payment." + self.event.value.removeprefix("PAYMENT_").lower(),
-            entity_type="payment",
-            entity_id=payment.id,
-            actor_id=self.actor_id,
-            data={"status": payment.status.value, "amount": payment.amount, **self.audit_data},
-            created_at=at,
-        )
+        return {
+            "action": "payment." + self.event.value.removeprefix("PAYMENT_").lower(),
+            "entity_type": "payment",
+            "entity_id": payment.id,
+            "actor_id": self.actor_id,
+            "data": {"status": payment.status.value, "amount": payment.amount, **self.audit_data},
+            "created_at": at,
+        }
 
-    def outbox_event(self, at: datetime) -> OutboxEvent:
-        """The outbox event, unsaved."""
+    def outbox_event(self, at: datetime) -> dict[str, Any]:
+        """The outbox event's fields."""
         payment = self.payment
-        return OutboxEvent(
-            topic=PAYMENTS_TOPIC,
-            type=self.event.value,
-            account_id=payment.account_id,
-            member_id=payment.member_id,
-            payment_id=payment.id,
-            payload=event_payload(payment, **self.extra),
-            occurred_at=at,
-        )
+        return {
+            "topic": PAYMENTS_TOPIC,
+            "type": self.event.value,
+            "account_id": payment.account_id,
+            "member_id": payment.member_id,
+            "payment_id": payment.id,
+            "notification_id": None,
+            "payload": event_payload(payment, **self.extra),
+            "occurred_at": at,
+        }
 
 
 async def write_changes(
@@ -118,14 +118,16 @@ async def write_changes(
     call it last in their transaction."""
     stamp = now()
     await audit_all(conn, [change.audit_row(stamp) for change in changes])
-    notices = [Notification(**confirmation_notice(p), created_at=stamp) for p in confirmations]
-    await insert_many(conn, notices, unique=("dedupe_key",))
-    sent = {notice.payment_id: notice for notice in notices}
+    notices = [confirmation_notice(p) | {"created_at": stamp} for p in confirmations]
+    ids = await insert_rows(conn, Notification, notices, unique=("dedupe_key",))
+    sent = {
+        notice["payment_id"]: (notice, row_id) for notice, row_id in zip(notices, ids, strict=True)
+    }
     events = []
     for change in changes:
         events.append(change.outbox_event(stamp))
-        if (notice := sent.pop(change.payment.id, None)) is not None:
-            events.append(_notification_event(notice, stamp))
+        if (notice_and_id := sent.pop(change.payment.id, None)) is not None:
+            events.append(_notification_event(*notice_and_id, stamp))
     await record_events(conn, events)
 
 
@@ -161,13 +163,16 @@ def confirmation_notice(payment: Payment) -> dict[str, Any]:
     }
 
 
-def _notification_event(notice: Notification, at: datetime) -> OutboxEvent:
-    return OutboxEvent(
-        topic=NOTIFICATIONS_TOPIC,
-        type="NOTIFICATION_CREATED",
-        account_id=notice.account_id,
-        member_id=notice.member_id,
-        notification_id=notice.id,
-        payload={"kind": notice.kind.value, "payment_id": notice.payment_id},
-        occurred_at=at,
-    )
+def _notification_event(
+    notice: dict[str, Any], notice_id: int | None, at: datetime
+) -> dict[str, Any]:
+    return {
+        "topic": NOTIFICATIONS_TOPIC,
+        "type": "NOTIFICATION_CREATED",
+        "account_id": notice["account_id"],
+        "member_id": notice["member_id"],
+        "payment_id": None,
+        "notification_id": notice_id,
+        "payload": {"kind": notice["kind"].value, "payment_id": notice["payment_id"]},
+        "occurred_at": at,
+    }
