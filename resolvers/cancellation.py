@@ -11,7 +11,7 @@ from resolvers import idempotency
 from resolvers.access import Viewer
 from resolvers.errors import Forbidden
 from resolvers.payment_errors import PaymentError
-from resolvers.payment_moves import transition
+from resolvers.payment_ledger import transition
 from resolvers.payment_states import BillMove
 
 OPERATION = "cancelPayment"

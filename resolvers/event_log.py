@@ -12,7 +12,10 @@ import binascii
 from collections.abc import Sequence
 from datetime import datetime
 
+from tortoise import connections
+
 from adapters.broker import Event
+from models.bulk import Params
 from models.keys import MAX_OUTBOX_ID
 from models.records import OutboxEvent
 from resolvers.errors import InvalidInput
@@ -82,15 +85,25 @@ async def read_after(
     account_ids: Sequence[int] | None = None,
     member_id: int | None = None,
 ) -> list[Event]:
-    """Up to `limit` events with `after < id <= upto`, oldest first, optionally narrowed."""
-    query = OutboxEvent.filter(id__gt=after)
+    """Up to `limit` events with `after < id <= upto`, oldest first, optionally narrowed.
+
+    One plain statement: the relay reads after every commit that wrote events."""
+    conn = connections.get("default")
+    p = Params(conn)
+    conditions = [f'"id" > {p(after)}']
     if upto is not None:
-        query = query.filter(id__lte=upto)
+        conditions.append(f'"id" <= {p(upto)}')
     if topic is not None:
-        query = query.filter(topic=topic)
+        conditions.append(f'"topic" = {p(topic)}')
     if account_ids is not None:
-        query = query.filter(account_id__in=list(account_ids))
+        conditions.append(
+            f'"account_id" IN ({p.many(list(account_ids))})' if account_ids else "1 = 0"
+        )
     if member_id is not None:
-        query = query.filter(member_id=member_id)
-    rows = await query.order_by("id").limit(limit)
-    return [to_event(row) for row in rows]
+        conditions.append(f'"member_id" = {p(member_id)}')
+    sql = (
+        f'SELECT * FROM "outbox_event" WHERE {" AND ".join(conditions)} '
+        f'ORDER BY "id" LIMIT {p(limit)}'
+    )
+    rows = await conn.execute_query_dict(sql, p.values)
+    return [to_event(OutboxEvent._init_from_db(**row)) for row in rows]

@@ -1,29 +1,25 @@
-"""The first step of paying bills: read and check each request, claim its key, reserve
-its amount, record its payment.
+"""Reserving new payments, inside the ledger transaction of resolvers/payment_ledger.py.
 
-One transaction takes any number of payments (models/group_commit.py batches the
-concurrent ones). It reads the bills, locked in id order, and the methods; a request for
-a bill the member may not see or pay, or with an amount the bill's currency cannot hold,
-is refused there. Its first write claims every remaining idempotency key at once, so a
-concurrent request with one of them blocks on the unique (member, key) index and then
-finds the claim. The locked bills decide in order which amounts fit; one guarded
-UPDATE moves those from due to pending, and one INSERT each records the PENDING
-payments, their audit rows and their outbox events. A refused payment's claim is
-deleted in the same transaction: only requests that changed something keep their key,
-and if none did the transaction rolls back whole.
+The bills are already locked in id order (`lock_bills`). `reserve` reads the methods
+and refuses each request for a bill the member may not see or pay, or with an amount
+the bill's currency cannot hold. Its first write claims every remaining idempotency
+key at once, so a concurrent request with one of them blocks on the unique
+(member, key) index and then finds the claim. The locked bills decide in order which
+amounts fit, and one INSERT records the PENDING payments. A refused request's claim is
+deleted in the same transaction: only requests that changed something keep their key.
+The caller moves the amounts from due to pending and writes the audit rows and events.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.transactions import in_transaction
 
 from adapters.clock import now, today
-from models.bills import Bill
-from models.bulk import Params, for_update, insert_many, shift
+from models.bulk import Params, for_update, insert_many
 from models.enums import (
     PaymentErrorCode,
     PaymentEventType,
@@ -42,7 +38,7 @@ from resolvers.access import Viewer
 from resolvers.errors import Forbidden
 from resolvers.idempotency import Claim, claim_all
 from resolvers.payment_errors import PaymentError
-from resolvers.payment_states import Change, write_changes
+from resolvers.payment_states import Change
 
 OPERATION = "payBill"
 
@@ -79,13 +75,14 @@ class KeyTaken(idempotency.KeyTaken):
 
 
 @dataclass
-class _Bill:
-    """A bill as its row lock found it."""
+class LockedBill:
+    """A bill as its row lock found it; `due` and `pending` follow the batch's moves."""
 
     id: int
     account_id: int
     currency: str
     due: int
+    pending: int
     voided: bool
 
 
@@ -94,80 +91,97 @@ class _Checked:
     """A request that passed the checks that need no claim."""
 
     request: Reservation
-    bill: _Bill
+    bill: LockedBill
     method: PaymentMethod | None
     amount: int
     request_hash: str
 
 
-class _NothingKept(Exception):
-    """Every request was refused: roll the whole transaction back."""
+@dataclass
+class Reserving:
+    """What `reserve` did: each request's PENDING payment or refusal, the amounts to move
+    from due to pending, and the audit rows and events of the new payments."""
+
+    outcomes: list[Reserved | Exception]
+    deltas: dict[int, dict[str, int]]
+    changes: list[Change]
 
 
-async def reserve_all(requests: Sequence[Reservation]) -> list[Reserved | Exception]:
-    """For each request, its PENDING payment, or what refused it (KeyTaken, PaymentError,
-    Forbidden)."""
-    outcomes: list[Reserved | Exception | None] = [None] * len(requests)
-    try:
-        async with in_transaction() as conn:
-            checked = await _read(conn, requests, outcomes)
-            claims = await _claim(conn, checked, outcomes)
-            for n, item in checked.items():
-                if outcomes[n] is None:
-                    try:
-                        _usable(item.method)
-                    except PaymentError as exc:
-                        outcomes[n] = exc
-            _reserve(checked, outcomes)
-            kept = [n for n, outcome in enumerate(outcomes) if outcome is None]
-            if not kept:
-                raise _NothingKept
-            await _move(conn, [checked[n] for n in kept])
-            refused = [claim.id for n, claim in claims.items() if n not in kept]
-            if refused:
-                p = Params(conn)
-                sql = f'DELETE FROM "idempotency_record" WHERE "id" IN ({p.many(refused)})'
-                await conn.execute_query(sql, p.values)
-            payments = await _record(conn, [checked[n] for n in kept])
-            for n, payment in zip(kept, payments, strict=True):
-                outcomes[n] = Reserved(payment, _usable(checked[n].method), claims[n].id)
-    except _NothingKept:
-        pass
-    return [RuntimeError("no outcome") if o is None else o for o in outcomes]
-
-
-async def _read(
-    conn: BaseDBAsyncClient,
-    requests: Sequence[Reservation],
-    outcomes: list[Reserved | Exception | None],
-) -> dict[int, _Checked]:
-    """Lock the bills in id order and read the methods; refuse each request whose bill
-    is not the member's to see or pay, or whose amount its currency cannot hold."""
+async def lock_bills(conn: BaseDBAsyncClient, ids: Sequence[int]) -> dict[int, LockedBill]:
+    """Lock the bills in id order (so that two transactions never wait on each other in a
+    circle) and read their ledgers; a bill that does not exist is left out."""
+    if not ids:
+        return {}
     p = Params(conn)
-    ids = sorted({r.bill_id for r in requests})
-    columns = '"id", "account_id", "currency", "amount_due", "voided_at" IS NOT NULL AS "voided"'
-    sql = f'SELECT {columns} FROM "bill" WHERE "id" IN ({p.many(ids)}) ORDER BY "id"'
+    columns = (
+        '"id", "account_id", "currency", "amount_due", "amount_pending", '
+        '"voided_at" IS NOT NULL AS "voided"'
+    )
+    sql = f'SELECT {columns} FROM "bill" WHERE "id" IN ({p.many(sorted(ids))}) ORDER BY "id"'
     rows = await conn.execute_query_dict(sql + for_update(conn), p.values)
-    bills = {
-        row["id"]: _Bill(
+    return {
+        row["id"]: LockedBill(
             row["id"],
             row["account_id"],
             row["currency"],
             int(row["amount_due"]),
+            int(row["amount_pending"]),
             bool(row["voided"]),
         )
         for row in rows
     }
+
+
+async def reserve(
+    conn: BaseDBAsyncClient, requests: Sequence[Reservation], bills: Mapping[int, LockedBill]
+) -> Reserving:
+    """Check, claim and reserve each request against its locked bill, in request order."""
+    outcomes: list[Reserved | Exception | None] = [None] * len(requests)
+    if not requests:
+        return Reserving([], {}, [])
+    checked = await _check(conn, requests, bills, outcomes)
+    claims = await _claim(conn, checked, outcomes)
+    for n, item in checked.items():
+        if outcomes[n] is None:
+            try:
+                _usable(item.method)
+            except PaymentError as exc:
+                outcomes[n] = exc
+    _decide(checked, outcomes)
+    kept = [n for n, outcome in enumerate(outcomes) if outcome is None]
+    refused = [claim.id for n, claim in claims.items() if n not in kept]
+    if refused:
+        p = Params(conn)
+        sql = f'DELETE FROM "idempotency_record" WHERE "id" IN ({p.many(refused)})'
+        await conn.execute_query(sql, p.values)
+    payments = await _record(conn, [checked[n] for n in kept])
+    for n, payment in zip(kept, payments, strict=True):
+        outcomes[n] = Reserved(payment, _usable(checked[n].method), claims[n].id)
+    deltas: dict[int, dict[str, int]] = {}
+    for n in kept:
+        row = deltas.setdefault(checked[n].bill.id, {"amount_due": 0, "amount_pending": 0})
+        row["amount_due"] -= checked[n].amount
+        row["amount_pending"] += checked[n].amount
+    created = PaymentEventType.PAYMENT_CREATED
+    changes = [Change(p, created, p.member_id) for p in payments]
+    return Reserving(
+        [RuntimeError("no outcome") if o is None else o for o in outcomes], deltas, changes
+    )
+
+
+async def _check(
+    conn: BaseDBAsyncClient,
+    requests: Sequence[Reservation],
+    bills: Mapping[int, LockedBill],
+    outcomes: list[Reserved | Exception | None],
+) -> dict[int, _Checked]:
+    """Read the methods; refuse each request whose bill is not the member's to see or
+    pay, or whose amount its currency cannot hold."""
     p = Params(conn)
     wanted = sorted({r.method_id for r in requests})
     sql = f'SELECT * FROM "payment_method" WHERE "id" IN ({p.many(wanted)})'
-    methods = {
-        method.id: method
-        for method in (
-            PaymentMethod._init_from_db(**row)
-            for row in await conn.execute_query_dict(sql, p.values)
-        )
-    }
+    rows = await conn.execute_query_dict(sql, p.values)
+    methods = {method.id: method for method in map(_method, rows)}
     checked: dict[int, _Checked] = {}
     for n, request in enumerate(requests):
         viewer = request.viewer
@@ -203,6 +217,10 @@ async def _read(
     return checked
 
 
+def _method(row: dict[str, Any]) -> PaymentMethod:
+    return PaymentMethod._init_from_db(**row)
+
+
 async def _claim(
     conn: BaseDBAsyncClient,
     checked: dict[int, _Checked],
@@ -231,7 +249,7 @@ async def _claim(
     return mine
 
 
-def _reserve(checked: dict[int, _Checked], outcomes: list[Reserved | Exception | None]) -> None:
+def _decide(checked: dict[int, _Checked], outcomes: list[Reserved | Exception | None]) -> None:
     """Take each amount that fits from its bill's due, in request order; refuse the rest."""
     for n, item in checked.items():
         if outcomes[n] is not None:
@@ -243,19 +261,8 @@ def _reserve(checked: dict[int, _Checked], outcomes: list[Reserved | Exception |
         bill.due -= item.amount
 
 
-async def _move(conn: BaseDBAsyncClient, kept: Sequence[_Checked]) -> None:
-    """Move the kept amounts from due to pending in one guarded UPDATE."""
-    deltas: dict[int, dict[str, int]] = {}
-    for item in kept:
-        row = deltas.setdefault(item.bill.id, {"amount_due": 0, "amount_pending": 0})
-        row["amount_due"] -= item.amount
-        row["amount_pending"] += item.amount
-    if await shift(conn, Bill, deltas, where='"voided_at" IS NULL') != len(deltas):
-        raise RuntimeError(f"bills {sorted(deltas)} changed under their row locks")
-
-
 async def _record(conn: BaseDBAsyncClient, kept: Sequence[_Checked]) -> list[Payment]:
-    """Insert the PENDING payments, with their audit rows and outbox events."""
+    """Insert the PENDING payments."""
     stamp = now()
     payments = []
     for item in kept:
@@ -279,8 +286,6 @@ async def _record(conn: BaseDBAsyncClient, kept: Sequence[_Checked]) -> list[Pay
     inserted = await insert_many(conn, payments, unique=("processor_idempotency_key",))
     if len(inserted) != len(payments):
         raise RuntimeError("a new payment's processor key was not new")
-    created = PaymentEventType.PAYMENT_CREATED
-    await write_changes(conn, [Change(p, created, p.member_id) for p in payments])
     return payments
 
 
@@ -305,7 +310,7 @@ def _usable(method: PaymentMethod | None) -> PaymentMethod:
     return method
 
 
-def _refusal(bill: _Bill, amount: int) -> PaymentError:
+def _refusal(bill: LockedBill, amount: int) -> PaymentError:
     if bill.voided:
         return PaymentError(PaymentErrorCode.BILL_NOT_PAYABLE, "This bill was voided.", ["billId"])
     if bill.due == 0:

@@ -1,13 +1,14 @@
 """Paying a bill: reserve the amount, charge outside any transaction, record the outcome.
 
-1. One transaction claims the idempotency key (its first write), moves the amount from
-   due to pending with a guarded UPDATE, and inserts the PENDING payment
+1. One transaction reads and locks the bill, claims the idempotency key (its first
+   write), moves the amount from due to pending, and inserts the PENDING payment
    (resolvers/payment_reserve.py).
 2. The processor is called with the payment's own processor idempotency key.
 3. One transaction applies the outcome: SUCCEEDED (pending -> paid), PROCESSING for ACH
    (stays pending until settlement), or FAILED (pending -> due again).
-Steps 1 and 3 of concurrent requests share their transactions (group commit,
-models/group_commit.py); each request still gets its own result. A declined payment
+Steps 1 and 3 of concurrent requests share ledger transactions (group commit,
+models/group_commit.py, and resolvers/payment_ledger.py): one transaction reserves some
+requests' payments and records others' outcomes. Each request still gets its own result. A declined payment
 is kept as FAILED with its failure code, and pay_bill raises PaymentError carrying it.
 A crash between 1 and 3 leaves a PENDING payment that `resolvers.settlement.reconcile`
 finishes with the same processor key.
@@ -34,8 +35,9 @@ from models.validation import check_amount, parse_amount
 from resolvers import idempotency
 from resolvers.access import Viewer
 from resolvers.payment_errors import PaymentError
-from resolvers.payment_moves import Move, transition_all
-from resolvers.payment_reserve import OPERATION, KeyTaken, Reservation, reserve_all
+from resolvers.payment_ledger import Done, Work, record_all, transition_all
+from resolvers.payment_moves import Move
+from resolvers.payment_reserve import OPERATION, KeyTaken, Reservation, Reserved
 from resolvers.payment_states import BillMove
 from settings import Settings
 
@@ -98,7 +100,7 @@ async def _pay(
     )
     for _ in range(_CLAIM_ATTEMPTS):
         try:
-            reserved = await _RESERVE.submit(request)
+            reserved = await _LEDGER.submit(request)
         except KeyTaken as taken:
             stored = await idempotency.existing(
                 member_id=viewer.member.id,
@@ -109,6 +111,7 @@ async def _pay(
             if stored is None:
                 continue  # the claim we met was a refused request that rolled back
             return await _replay(stored)
+        assert isinstance(reserved, Reserved)  # the ledger answers a reservation so
         return await _charge(reserved.payment, reserved.method, reserved.claim_id)
     raise PaymentError(
         PaymentErrorCode.PAYMENT_IN_PROGRESS,
@@ -133,7 +136,8 @@ async def _charge(payment: Payment, method: PaymentMethod, record_id: int) -> Pa
             "confirmed or released shortly; retry with the same idempotency key to see it.",
             payment=payment,
         ) from None
-    moved = await _RECORD.submit(_charge_move(payment, result, record_id))
+    moved = await _LEDGER.submit(_charge_move(payment, result, record_id))
+    assert moved is None or isinstance(moved, Payment)  # the ledger answers a move so
     return _outcome(moved or await Payment.get(id=payment.id))
 
 
@@ -160,8 +164,10 @@ def _charge_move(payment: Payment, result: ChargeResult, record_id: int | None) 
     return Move(payment, PaymentStatus.PENDING, to, move, None, changes, record_id)
 
 
-_RESERVE = GroupCommit("payBill reserve", reserve_all, retry_if=is_transient_conflict)
-_RECORD = GroupCommit("payBill outcome", transition_all, retry_if=is_transient_conflict)
+# Reservations of some requests and outcomes of others share one ledger transaction.
+_LEDGER: GroupCommit[Work, Done] = GroupCommit(
+    "payBill ledger", record_all, retry_if=is_transient_conflict
+)
 
 
 async def _replay(stored: dict[str, object]) -> Payment:

@@ -15,7 +15,7 @@ from adapters.processor import ProcessorUnavailable, SettlementOutcome, get_proc
 from models.enums import PaymentStatus
 from models.payments import Payment, PaymentMethod, Refund
 from resolvers import idempotency
-from resolvers.payment_moves import transition
+from resolvers.payment_ledger import transition
 from resolvers.payment_states import BillMove
 from resolvers.payments import apply_charge_result
 from resolvers.refunds import send_refund

@@ -29,8 +29,9 @@ from models.enums import PaymentErrorCode, PaymentMethodStatus, PaymentSource, P
 from models.validation import check_amount, parse_amount
 from resolvers.access import load_viewer
 from resolvers.payment_errors import PaymentError
-from resolvers.payment_moves import Move, transition_all
-from resolvers.payment_reserve import Reservation, Reserved, reserve_all
+from resolvers.payment_ledger import Done, Work, record_all, reserve_all, transition_all
+from resolvers.payment_moves import Move
+from resolvers.payment_reserve import Reservation, Reserved
 from resolvers.payment_states import BillMove, LedgerError
 from resolvers.payments import apply_charge_result, pay_bill
 from tests import factories
@@ -281,6 +282,54 @@ async def test_a_batch_of_outcomes_applies_each_and_skips_payments_moved_already
     assert await AuditLog.filter(action__in=["payment.succeeded", "payment.failed"]).count() == 4
 
 
+async def test_one_ledger_transaction_records_outcomes_and_reserves_new_payments(db: str) -> None:
+    jo = await factories.member()
+    acct = await factories.account(jo)
+    card = await factories.card(jo)
+    bill = await factories.bill(acct, due=10_000)
+    other = await factories.bill(acct, due=3_000)
+    paid, declined = [
+        o
+        for o in await reserve_all(
+            [await _request(jo.id, bill, card.id, x, k) for x, k in ((6_000, "p"), (4_000, "d"))]
+        )
+        if isinstance(o, Reserved)
+    ]
+    decline = {"failure_code": "CARD_DECLINED", "failure_message": "Declined."}
+    items: list[Work] = [
+        Move(paid.payment, PaymentStatus.PENDING, PaymentStatus.SUCCEEDED, BillMove.SETTLE, None),
+        # Fits only once the declined payment's 40.00 is due again, earlier in the batch.
+        await _request(jo.id, bill, card.id, 3_000, "after-release"),
+        Move(
+            declined.payment,
+            PaymentStatus.PENDING,
+            PaymentStatus.FAILED,
+            BillMove.RELEASE,
+            None,
+            decline,
+            declined.claim_id,
+        ),
+        await _request(jo.id, other, card.id, 3_000, "other"),
+        await _request(jo.id, other, card.id, 1, "too-much"),
+    ]
+
+    done = await record_all(items)
+
+    assert isinstance(done[0], Payment) and done[0].status is PaymentStatus.SUCCEEDED
+    assert isinstance(done[2], Payment) and done[2].status is PaymentStatus.FAILED
+    assert isinstance(done[1], Reserved) and isinstance(done[3], Reserved)
+    assert isinstance(done[4], PaymentError)
+    assert done[4].code is PaymentErrorCode.BILL_NOT_PAYABLE
+    fresh = {b.id: b for b in await Bill.all()}
+    ledger = {b: (x.amount_due, x.amount_pending, x.amount_paid) for b, x in fresh.items()}
+    assert ledger == {bill.id: (1_000, 3_000, 6_000), other.id: (0, 3_000, 0)}
+    assert await IdempotencyRecord.filter(key="too-much").count() == 0
+    events = await OutboxEvent.all().order_by("id").values_list("type", flat=True)
+    assert sorted(events[2:]) == sorted(
+        ["PAYMENT_SUCCEEDED", "NOTIFICATION_CREATED", "PAYMENT_FAILED"] + ["PAYMENT_CREATED"] * 2
+    )
+
+
 async def test_a_ledger_refusal_rolls_back_the_whole_batch(db: str) -> None:
     jo = await factories.member()
     acct = await factories.account(jo)
@@ -320,16 +369,17 @@ async def test_concurrent_payments_share_transactions_and_each_is_exact(
     bills = [await factories.bill(acct, due=10_000) for _ in range(4)]
     viewer = await load_viewer("jo@example.org", "member")
     assert viewer is not None
-    batches: list[int] = []
-    original = reserve_all
+    batches: list[tuple[int, int]] = []  # (reservations, moves) of each ledger batch
+    original = record_all
 
-    async def counting(requests: list[Reservation]) -> list[Reserved | Exception]:
-        batches.append(len(requests))
-        return await original(requests)
+    async def counting(items: list[Work]) -> list[Done | Exception]:
+        reservations = sum(isinstance(item, Reservation) for item in items)
+        batches.append((reservations, len(items) - reservations))
+        return await original(items)
 
     from resolvers import payments
 
-    payments._RESERVE._batch = counting  # type: ignore[assignment]
+    payments._LEDGER._batch = counting
     try:
 
         async def attempt(n: int) -> str:
@@ -348,9 +398,10 @@ async def test_concurrent_payments_share_transactions_and_each_is_exact(
         with caplog.at_level(logging.WARNING):
             outcomes = await asyncio.gather(*(attempt(n) for n in range(40)))
     finally:
-        payments._RESERVE._batch = original  # type: ignore[assignment]
+        payments._LEDGER._batch = original
 
-    assert max(batches) > 1, batches  # they did share
+    assert max(r for r, _ in batches) > 1, batches  # reservations shared transactions
+    assert max(m for _, m in batches) > 1, batches  # and so did outcomes
     assert "running each on its own" not in caplog.text
     # One payment per key: k0, k5, ... k25 with the declined card.
     assert await Payment.filter(status=PaymentStatus.SUCCEEDED).count() == 24
