@@ -100,17 +100,8 @@ async def insert_rows(
     if not rows:
         return []
     meta = model._meta
-    names, convert = _insert_plan(model)
     params = Params(conn)
-    marks = []
-    for row in rows:
-        values = (
-            to_db(row[name] if name in row else _default(model, name))
-            for name, to_db in zip(names, convert, strict=True)
-        )
-        marks.append(f"({', '.join(params(value) for value in values)})")
-    columns = ", ".join(f'"{meta.fields_db_projection[name]}"' for name in names)
-    sql = f'INSERT INTO "{meta.db_table}" ({columns}) VALUES {", ".join(marks)}'
+    sql = insert_sql(params, model, rows)
     if not unique:
         # Counted from RETURNING: asyncpg's status line for an INSERT is "INSERT 0 <rows>".
         count = len(await conn.execute_query_dict(sql + ' RETURNING "id"', params.values))
@@ -123,6 +114,7 @@ async def insert_rows(
         sql += f" ON CONFLICT ({quoted}) DO NOTHING"
     returned = await conn.execute_query_dict(f'{sql} RETURNING "id", {quoted}', params.values)
     ids = {tuple(row[key] for key in keys): row["id"] for row in returned}
+    names, convert = _insert_plan(model)
     tell = [convert[names.index(name)] for name in unique]
     by_row = [
         ids.pop(tuple(to_db(row[name]) for name, to_db in zip(unique, tell, strict=True)), None)
@@ -131,6 +123,32 @@ async def insert_rows(
     if ids or sum(row_id is not None for row_id in by_row) != len(returned):
         raise RuntimeError(f"{unique} does not tell the new {meta.db_table} rows apart")
     return by_row
+
+
+def insert_sql(
+    params: Params, model: type[Model], rows: Sequence[Mapping[str, Any]], *, select: str = ""
+) -> str:
+    """An INSERT of rows given as field values, its values bound through `params`.
+
+    With `select`, a condition, the rows come from a SELECT over their VALUES and go in
+    only if it holds (checked before the first row, as the subquery it names runs once);
+    each value then carries its column's type, which a SELECT cannot take from the table
+    (PostgreSQL only)."""
+    meta = model._meta
+    names, convert = _insert_plan(model)
+    types = [f"::{_pg_type(model, name)}" if select else "" for name in names]
+    marks = []
+    for row in rows:
+        values = (
+            params(to_db(row[name] if name in row else _default(model, name))) + cast
+            for name, to_db, cast in zip(names, convert, types, strict=True)
+        )
+        marks.append(f"({', '.join(values)})")
+    columns = ", ".join(f'"{meta.fields_db_projection[name]}"' for name in names)
+    head = f'INSERT INTO "{meta.db_table}" ({columns}) '
+    if select:
+        return head + f'SELECT * FROM (VALUES {", ".join(marks)}) AS "row" WHERE {select}'
+    return head + f"VALUES {', '.join(marks)}"
 
 
 def _insert_fields(model: type[Model]) -> list[str]:

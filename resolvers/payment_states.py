@@ -23,7 +23,7 @@ from models.enums import NotificationKind, PaymentEventType, PaymentStatus
 from models.money import Money
 from models.notifications import Notification
 from models.payments import Payment
-from resolvers.outbox import audit_all, record_events
+from resolvers.outbox import record_events
 
 PAYMENTS_TOPIC = "payments"
 NOTIFICATIONS_TOPIC = "notifications"
@@ -117,7 +117,6 @@ async def write_changes(
     notifications of the succeeded `confirmations` (each after its payment's own event);
     call it last in their transaction."""
     stamp = now()
-    await audit_all(conn, [change.audit_row(stamp) for change in changes])
     notices = [confirmation_notice(p) | {"created_at": stamp} for p in confirmations]
     ids = await insert_rows(conn, Notification, notices, unique=("dedupe_key",))
     sent = {
@@ -128,7 +127,7 @@ async def write_changes(
         events.append(change.outbox_event(stamp))
         if (notice_and_id := sent.pop(change.payment.id, None)) is not None:
             events.append(_notification_event(*notice_and_id, stamp))
-    await record_events(conn, events)
+    await record_events(conn, events, audit=[change.audit_row(stamp) for change in changes])
 
 
 async def write_event(

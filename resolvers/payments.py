@@ -8,8 +8,9 @@
    (stays pending until settlement), or FAILED (pending -> due again).
 Steps 1 and 3 of concurrent requests share ledger transactions (group commit,
 models/group_commit.py, and resolvers/payment_ledger.py): one transaction reserves some
-requests' payments and records others' outcomes. Each request still gets its own result. A declined payment
-is kept as FAILED with its failure code, and pay_bill raises PaymentError carrying it.
+requests' payments and records others' outcomes. Each request still gets its own result.
+A declined payment is kept as FAILED with its failure code, and pay_bill raises
+PaymentError carrying it.
 A crash between 1 and 3 leaves a PENDING payment that `resolvers.settlement.reconcile`
 finishes with the same processor key.
 """
