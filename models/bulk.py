@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -45,6 +46,16 @@ class Params:
         return ", ".join(self(value) for value in values)
 
 
+@dataclass
+class Along:
+    """A statement that runs with an INSERT (`insert_many(along=...)`): inside its WITH on
+    PostgreSQL, so that the two cost one round trip, or just before it elsewhere. `sql`
+    builds it on the INSERT's `Params`; `rows` is then how many rows it changed."""
+
+    sql: Callable[[Params], str]
+    rows: int | None = None
+
+
 def for_update(conn: BaseDBAsyncClient) -> str:
     """The row lock for changing a row's non-key columns, where rows can be locked.
 
@@ -60,19 +71,23 @@ async def insert_many(
     *,
     unique: Sequence[str] = (),
     skip_conflicts: bool = False,
+    along: Along | None = None,
 ) -> list[M]:
     """Insert unsaved instances in one statement; returns those inserted.
 
     With `unique`, fields that tell the rows apart, each instance inserted gets its id.
     With `skip_conflicts` as well, rows that would break the unique constraint on those
     fields are left out (ON CONFLICT DO NOTHING). Without `unique`, every row must go in.
+    `along` runs with it (see Along).
     """
     if not instances:
         return []
     model = type(instances[0])
     names = _insert_fields(model)
     rows = [{name: getattr(instance, name) for name in names} for instance in instances]
-    ids = await insert_rows(conn, model, rows, unique=unique, skip_conflicts=skip_conflicts)
+    ids = await insert_rows(
+        conn, model, rows, unique=unique, skip_conflicts=skip_conflicts, along=along
+    )
     inserted = []
     for instance, row_id in zip(instances, ids, strict=True):
         if row_id is not None:
@@ -89,19 +104,31 @@ async def insert_rows(
     *,
     unique: Sequence[str] = (),
     skip_conflicts: bool = False,
+    along: Along | None = None,
 ) -> list[int | None]:
     """Insert rows given as field values (what an instance would hold; a field left out
     takes its default) in one statement, without building instances.
 
     With `unique`, the fields that tell the rows apart, the answer is each row's new id
     (None for a row left out by `skip_conflicts`). Without it, every row must go in and
-    the ids are not read back (the answer holds None for each row).
+    the ids are not read back (the answer holds None for each row). `along` runs with it
+    (see Along); it needs `unique` without `skip_conflicts`, so that every row answers.
     """
     if not rows:
         return []
     meta = model._meta
     params = Params(conn)
-    sql = insert_sql(params, model, rows)
+    prefix, counted = "", ""
+    if along is not None:
+        if not unique or skip_conflicts:
+            raise ValueError("an INSERT with a statement along must return every row")
+        if conn.capabilities.dialect == "postgres":
+            prefix = f'WITH "along" AS ({along.sql(params)} RETURNING 1) '
+            counted = ', (SELECT count(*) FROM "along") AS "along_rows"'
+        else:
+            first = Params(conn)
+            along.rows, _ = await conn.execute_query(along.sql(first), first.values)
+    sql = prefix + insert_sql(params, model, rows)
     if not unique:
         # Counted from RETURNING: asyncpg's status line for an INSERT is "INSERT 0 <rows>".
         count = len(await conn.execute_query_dict(sql + ' RETURNING "id"', params.values))
@@ -112,7 +139,11 @@ async def insert_rows(
     quoted = ", ".join(f'"{key}"' for key in keys)
     if skip_conflicts:
         sql += f" ON CONFLICT ({quoted}) DO NOTHING"
-    returned = await conn.execute_query_dict(f'{sql} RETURNING "id", {quoted}', params.values)
+    returned = await conn.execute_query_dict(
+        f'{sql} RETURNING "id", {quoted}{counted}', params.values
+    )
+    if along is not None and counted:
+        along.rows = int(returned[0]["along_rows"])
     ids = {tuple(row[key] for key in keys): row["id"] for row in returned}
     names, convert = _insert_plan(model)
     tell = [convert[names.index(name)] for name in unique]
@@ -260,16 +291,31 @@ async def shift(
     where: str = "",
 ) -> int:
     """Add per-row amounts to integer columns in one guarded statement; rows changed.
+    Callers check the count against len(deltas). See `shift_sql`."""
+    if not deltas:
+        return 0
+    params = Params(conn)
+    count, _ = await conn.execute_query(
+        shift_sql(params, model, deltas, where=where), params.values
+    )
+    return count
+
+
+def shift_sql(
+    params: Params,
+    model: type[Model],
+    deltas: Mapping[int, Mapping[str, int]],
+    *,
+    where: str = "",
+) -> str:
+    """The UPDATE that adds per-row amounts to integer columns, guarded.
 
     `deltas[id][column]` is added to that row's column. The guard: no column a row
     takes from goes below zero (`due = due - x WHERE due >= x`), and `where`, if given.
-    Every row names the same columns. Callers check the count against len(deltas).
+    Every row names the same columns.
     """
-    if not deltas:
-        return 0
     meta = model._meta
     names = list(next(iter(deltas.values())))
-    params = Params(conn)
 
     def by_row(name: str) -> str:
         arms = " ".join(
@@ -284,7 +330,4 @@ async def shift(
     ids = params.many(list(deltas))
     guards = [f"{columns[name]} + {by_row(name)} >= 0" for name in takes]
     conditions = " AND ".join([f'"id" IN ({ids})', *guards, *([where] if where else [])])
-    count, _ = await conn.execute_query(
-        f'UPDATE "{meta.db_table}" SET {sets} WHERE {conditions}', params.values
-    )
-    return count
+    return f'UPDATE "{meta.db_table}" SET {sets} WHERE {conditions}'

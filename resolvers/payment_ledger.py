@@ -9,7 +9,8 @@ batches them): reservations of some requests and outcomes of others. One transac
 2. locks every bill either part touches, in id order, and applies the moves' amounts to
    them in memory: a move that would take more than its bill has pending is a bug;
 3. reserves the new payments against what is left (resolvers/payment_reserve.py);
-4. shifts every bill's ledger columns in one guarded UPDATE whose row count is checked;
+4. shifts every bill's ledger columns in one guarded UPDATE whose row count is checked,
+   which on PostgreSQL rides in the new payments' INSERT (one statement for both);
 5. writes one INSERT each of audit rows, confirmations and outbox events for both.
 A batch in which nothing changed rolls back whole. Every other payment state change
 (cancel, settlement, reconcile, autopay) is a batch of one move.
@@ -23,11 +24,17 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from models.bills import Bill
-from models.bulk import shift
+from models.bulk import Along, shift, shift_sql
 from models.enums import PaymentStatus
 from models.payments import Payment
 from resolvers.payment_moves import Move, bill_deltas, complete, feed_autopay, move_payments
-from resolvers.payment_reserve import Reservation, Reserved, lock_bills, reserve
+from resolvers.payment_reserve import (
+    Reservation,
+    Reserved,
+    insert_payments,
+    lock_bills,
+    reserve,
+)
 from resolvers.payment_states import BillMove, LedgerError, write_changes
 
 Work = Reservation | Move
@@ -61,11 +68,16 @@ async def record_all(items: Sequence[Work]) -> list[Done | Exception]:
                 bill.due += delta["amount_due"]
             reserving = await reserve(conn, reservations, bills)
             reserved = reserving.outcomes
-            deltas = _merged(outgoing, reserving.deltas)
-            if await shift(conn, Bill, deltas) != len(deltas):
-                raise LedgerError(f"bills {sorted(deltas)} refused their ledger moves")
-            if not moved and not reserving.changes:
+            if not moved and not reserving.payments:
                 raise _NothingChanged
+            deltas = _merged(outgoing, reserving.deltas)
+            ledger = Along(lambda params: shift_sql(params, Bill, deltas))
+            if reserving.payments:  # one statement, on PostgreSQL
+                await insert_payments(conn, reserving.payments, along=ledger)
+            elif deltas:
+                ledger.rows = await shift(conn, Bill, deltas)
+            if deltas and ledger.rows != len(deltas):
+                raise LedgerError(f"bills {sorted(deltas)} refused their ledger moves")
             changes, succeeded = await complete(conn, moved)
             await write_changes(conn, reserving.changes + changes, succeeded)
             await feed_autopay(conn, moved)

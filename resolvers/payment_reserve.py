@@ -19,7 +19,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from adapters.clock import now, today
-from models.bulk import Params, for_update, insert_many
+from models.bulk import Along, Params, for_update, insert_many
 from models.enums import (
     PaymentErrorCode,
     PaymentEventType,
@@ -99,12 +99,19 @@ class _Checked:
 
 @dataclass
 class Reserving:
-    """What `reserve` did: each request's PENDING payment or refusal, the amounts to move
-    from due to pending, and the audit rows and events of the new payments."""
+    """What `reserve` decided: each request's PENDING payment (not yet inserted) or
+    refusal, and the amounts to move from due to pending. The caller inserts `payments`
+    (`insert_payments`) and then writes their `changes`."""
 
     outcomes: list[Reserved | Exception]
     deltas: dict[int, dict[str, int]]
-    changes: list[Change]
+    payments: list[Payment]
+
+    @property
+    def changes(self) -> list[Change]:
+        """The audit rows and PAYMENT_CREATED events of the new payments."""
+        created = PaymentEventType.PAYMENT_CREATED
+        return [Change(p, created, p.member_id) for p in self.payments]
 
 
 async def lock_bills(conn: BaseDBAsyncClient, ids: Sequence[int]) -> dict[int, LockedBill]:
@@ -154,7 +161,7 @@ async def reserve(
         p = Params(conn)
         sql = f'DELETE FROM "idempotency_record" WHERE "id" IN ({p.many(refused)})'
         await conn.execute_query(sql, p.values)
-    payments = await _record(conn, [checked[n] for n in kept])
+    payments = _payments([checked[n] for n in kept])
     for n, payment in zip(kept, payments, strict=True):
         outcomes[n] = Reserved(payment, _usable(checked[n].method), claims[n].id)
     deltas: dict[int, dict[str, int]] = {}
@@ -162,10 +169,8 @@ async def reserve(
         row = deltas.setdefault(checked[n].bill.id, {"amount_due": 0, "amount_pending": 0})
         row["amount_due"] -= checked[n].amount
         row["amount_pending"] += checked[n].amount
-    created = PaymentEventType.PAYMENT_CREATED
-    changes = [Change(p, created, p.member_id) for p in payments]
     return Reserving(
-        [RuntimeError("no outcome") if o is None else o for o in outcomes], deltas, changes
+        [RuntimeError("no outcome") if o is None else o for o in outcomes], deltas, payments
     )
 
 
@@ -261,8 +266,17 @@ def _decide(checked: dict[int, _Checked], outcomes: list[Reserved | Exception | 
         bill.due -= item.amount
 
 
-async def _record(conn: BaseDBAsyncClient, kept: Sequence[_Checked]) -> list[Payment]:
-    """Insert the PENDING payments."""
+async def insert_payments(
+    conn: BaseDBAsyncClient, payments: Sequence[Payment], *, along: Along | None = None
+) -> None:
+    """Insert new payments, and `along` with them (the ledger UPDATE, say)."""
+    unique = ("processor_idempotency_key",)
+    if len(await insert_many(conn, payments, unique=unique, along=along)) != len(payments):
+        raise RuntimeError("a new payment's processor key was not new")
+
+
+def _payments(kept: Sequence[_Checked]) -> list[Payment]:
+    """The PENDING payments, unsaved."""
     stamp = now()
     payments = []
     for item in kept:
@@ -283,9 +297,6 @@ async def _record(conn: BaseDBAsyncClient, kept: Sequence[_Checked]) -> list[Pay
                 updated_at=stamp,
             )
         )
-    inserted = await insert_many(conn, payments, unique=("processor_idempotency_key",))
-    if len(inserted) != len(payments):
-        raise RuntimeError("a new payment's processor key was not new")
     return payments
 
 

@@ -1,0 +1,64 @@
+"""Multi-row statements: rows inserted from field values, and a statement run along an
+INSERT (inside its WITH on PostgreSQL) that reports the rows it changed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tortoise import connections
+from tortoise.transactions import in_transaction
+
+from models import AuditLog, Bill, IdempotencyRecord
+from models.bulk import Along, insert_many, insert_rows, shift_sql
+from tests import factories
+
+_AT = datetime(2026, 11, 25, 12, tzinfo=UTC)
+
+
+def _record(member_id: int, key: str) -> IdempotencyRecord:
+    return IdempotencyRecord(
+        member_id=member_id,
+        key=key,
+        operation="test",
+        request_hash="h",
+        status="IN_PROGRESS",
+        response={"k": key},
+        created_at=_AT,
+        expires_at=_AT,
+    )
+
+
+async def test_rows_from_field_values_read_back_as_written(db: str) -> None:
+    rows = [
+        {"action": "a", "entity_type": "t", "entity_id": n, "data": {"n": n}, "created_at": _AT}
+        for n in (1, 2)
+    ]
+    await insert_rows(connections.get("default"), AuditLog, rows)
+
+    stored = await AuditLog.all().order_by("id")
+    assert [(r.entity_id, r.data, r.created_at, r.actor_id) for r in stored] == [
+        (1, {"n": 1}, _AT, None),
+        (2, {"n": 2}, _AT, None),
+    ]
+
+
+async def test_a_statement_along_an_insert_reports_its_rows_and_both_apply(db: str) -> None:
+    jo = await factories.member()
+    acct = await factories.account(jo)
+    bills = [await factories.bill(acct, due=1_000) for _ in range(2)]
+    fits = {b.id: {"amount_due": -400, "amount_pending": 400} for b in bills}
+    too_much = {bills[0].id: {"amount_due": -5_000, "amount_pending": 5_000}}
+
+    async with in_transaction() as conn:
+        ledger = Along(lambda p: shift_sql(p, Bill, fits))
+        records = [_record(jo.id, "a"), _record(jo.id, "b")]
+        inserted = await insert_many(conn, records, unique=("member_id", "key"), along=ledger)
+        refused = Along(lambda p: shift_sql(p, Bill, too_much))
+        await insert_many(conn, [_record(jo.id, "c")], unique=("member_id", "key"), along=refused)
+
+    assert ledger.rows == 2  # both bills changed
+    assert refused.rows == 0  # the guard held: no bill below zero
+    assert [r.id is not None for r in inserted] == [True, True]
+    dues = await Bill.filter(id__in=[b.id for b in bills]).values_list("amount_due", flat=True)
+    assert sorted(dues) == [600, 600]
+    assert await IdempotencyRecord.all().count() == 3
