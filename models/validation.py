@@ -11,6 +11,7 @@ from models.money import InvalidMoney, Money, minor_digits
 CARD_DIGITS = range(13, 20)
 # Digit groups (any script's decimal digits) joined by at most one space, dash or dot.
 _DIGIT_GROUP = re.compile(r"\d+")
+_NOT_DIGITS = re.compile(r"\D+")
 _SEPARATORS = frozenset(" -.")
 # The largest amount a single payment may carry, in minor units (a sanity bound, not policy).
 MAX_AMOUNT_MINOR = 10**12
@@ -68,6 +69,8 @@ def _holds_card(groups: list[str]) -> bool:
 
 def looks_like_card_number(text: str) -> bool:
     """Whether the text holds 13-19 digits, alone or in separated groups, that pass Luhn."""
+    if len(text) < CARD_DIGITS.start or len(_NOT_DIGITS.sub("", text)) < CARD_DIGITS.start:
+        return False  # too few digits in all: the common case, decided without a scan
     return any(_holds_card(groups) for groups, _, _ in _digit_runs(text))
 
 
