@@ -26,7 +26,7 @@ from adapters.processor import (
     SettlementOutcome,
     SettlementResult,
 )
-from models.bulk import insert_many
+from models.bulk_insert import insert_many
 from models.db import is_transient_conflict
 from models.group_commit import GroupCommit
 from models.payments import SandboxCharge

@@ -19,7 +19,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from adapters.clock import now
-from models.bulk import insert_many
+from models.bulk_insert import insert_many
 from models.enums import IdempotencyStatus, PaymentErrorCode
 from models.records import IdempotencyRecord
 from models.validation import UNPRINTABLE_MESSAGE, has_unprintable, looks_like_card_number

@@ -9,7 +9,8 @@ from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from adapters.clock import now
-from models.bulk import Params, insert_rows, insert_sql
+from models.bulk import Params
+from models.bulk_insert import insert_rows, insert_sql
 from models.records import AuditLog, OutboxEvent
 
 # Any constant works; it names the one lock that orders outbox writers on PostgreSQL.

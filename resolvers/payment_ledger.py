@@ -24,7 +24,8 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from models.bills import Bill
-from models.bulk import Along, shift, shift_sql
+from models.bulk import shift, shift_sql
+from models.bulk_insert import Along
 from models.enums import PaymentStatus
 from models.payments import Payment
 from resolvers.payment_moves import Move, bill_deltas, complete, feed_autopay, move_payments

@@ -19,7 +19,8 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from adapters.clock import now, today
-from models.bulk import Along, Params, for_update, insert_many
+from models.bulk import Params, for_update
+from models.bulk_insert import Along, insert_many
 from models.enums import (
     PaymentErrorCode,
     PaymentEventType,

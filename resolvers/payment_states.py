@@ -18,7 +18,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from adapters.clock import now
-from models.bulk import insert_rows
+from models.bulk_insert import insert_rows
 from models.enums import NotificationKind, PaymentEventType, PaymentStatus
 from models.money import Money
 from models.notifications import Notification

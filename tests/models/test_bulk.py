@@ -9,7 +9,8 @@ from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from models import AuditLog, Bill, IdempotencyRecord
-from models.bulk import Along, insert_many, insert_rows, shift_sql
+from models.bulk import shift_sql
+from models.bulk_insert import Along, insert_many, insert_rows
 from tests import factories
 
 _AT = datetime(2026, 11, 25, 12, tzinfo=UTC)
