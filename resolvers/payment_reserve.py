@@ -116,17 +116,27 @@ class Reserving:
 
 
 async def lock_bills(conn: BaseDBAsyncClient, ids: Sequence[int]) -> dict[int, LockedBill]:
-    """Lock the bills in id order (so that two transactions never wait on each other in a
-    circle) and read their ledgers; a bill that does not exist is left out."""
+    """Lock the bills and read their ledgers; a bill that does not exist is left out.
+
+    PostgreSQL locks the rows in id order, so that two transactions never wait on each
+    other in a circle. SQLite has one writer at a time: a write that changes nothing
+    takes the database's write lock first, waiting its busy timeout, because a
+    transaction that read first and then writes fails at once if another process
+    wrote in between."""
     if not ids:
         return {}
     p = Params(conn)
-    columns = (
-        '"id", "account_id", "currency", "amount_due", "amount_pending", '
-        '"voided_at" IS NOT NULL AS "voided"'
-    )
-    sql = f'SELECT {columns} FROM "bill" WHERE "id" IN ({p.many(sorted(ids))}) ORDER BY "id"'
-    rows = await conn.execute_query_dict(sql + for_update(conn), p.values)
+    columns = '"id", "account_id", "currency", "amount_due", "amount_pending", "voided_at"'
+    wanted = p.many(sorted(ids))
+    if conn.capabilities.dialect == "postgres":
+        sql = f'SELECT {columns} FROM "bill" WHERE "id" IN ({wanted}) ORDER BY "id"'
+        sql += for_update(conn)
+    else:
+        sql = (
+            f'UPDATE "bill" SET "amount_due" = "amount_due" WHERE "id" IN ({wanted}) '
+            f"RETURNING {columns}"
+        )
+    rows = await conn.execute_query_dict(sql, p.values)
     return {
         row["id"]: LockedBill(
             row["id"],
@@ -134,7 +144,7 @@ async def lock_bills(conn: BaseDBAsyncClient, ids: Sequence[int]) -> dict[int, L
             row["currency"],
             int(row["amount_due"]),
             int(row["amount_pending"]),
-            bool(row["voided"]),
+            row["voided_at"] is not None,
         )
         for row in rows
     }

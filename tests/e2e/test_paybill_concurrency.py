@@ -39,7 +39,8 @@ def _split(inputs: list[dict[str, Any]], urls: list[str], headers: dict[str, str
 
 async def _fire(batches: list[Batch]) -> list[dict[str, Any]]:
     answers = await asyncio.to_thread(send_from_processes, batches)
-    assert all(a["status"] == 200 and "errors" not in a["body"] for a in answers), answers[:3]
+    bad = [a for a in answers if a["status"] != 200 or "errors" in a["body"]]
+    assert not bad, bad[:3]
     return [dict(a, result=a["body"]["data"]["payBill"]) for a in answers]
 
 
