@@ -192,7 +192,7 @@ def _to_db(field: Field[Any], model: type[Model]) -> Callable[[Any], Any]:
         return lambda value: value if type(value) is str and len(value) <= most else general(value)
     if field.validators:
         return general
-    if isinstance(field, IntField | BigIntField | SmallIntField):
+    if kind in (IntField, BigIntField, SmallIntField):  # not IntEnumField, a subclass
         return lambda value: value if type(value) is int else general(value)
     if isinstance(field, DatetimeField) and not (field.auto_now or field.auto_now_add):
         return lambda value: (

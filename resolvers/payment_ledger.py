@@ -80,8 +80,9 @@ async def record_all(items: Sequence[Work]) -> list[Done | Exception]:
             if deltas and ledger.rows != len(deltas):
                 raise LedgerError(f"bills {sorted(deltas)} refused their ledger moves")
             changes, succeeded = await complete(conn, moved)
-            await write_changes(conn, reserving.changes + changes, succeeded)
             await feed_autopay(conn, moved)
+            # Last: the outbox lock it takes is the last lock the transaction waits for.
+            await write_changes(conn, reserving.changes + changes, succeeded)
     except _NothingChanged:
         moved = []
     applied = {move.payment.id for move in moved}

@@ -102,7 +102,8 @@ async def complete(
 
 
 async def feed_autopay(conn: BaseDBAsyncClient, done: Sequence[Move]) -> None:
-    """Autopay payments' new statuses reach their autopay charges; after `write_changes`."""
+    """Autopay payments' new statuses reach their autopay charges; before `write_changes`,
+    whose outbox lock comes last (autopay takes its enrollments' row locks)."""
     for move in done:
         await autopay_outcomes.payment_moved(conn, move.payment)
 

@@ -16,6 +16,7 @@ from tortoise.transactions import in_transaction
 from adapters.clock import now
 from adapters.processor import ProcessorUnavailable, get_processor
 from models.bills import Bill
+from models.db import is_transient_conflict
 from models.enums import PaymentErrorCode, PaymentEventType, PaymentStatus
 from models.money import Money
 from models.payments import Payment, Refund
@@ -74,6 +75,13 @@ async def refund_payment(
             if stored is None:
                 continue
             return await Payment.get(id=int(str(stored["payment_id"])))
+        except Exception as exc:
+            # A deadlock with a payBill batch that holds the bill and waits for this key
+            # (the same member's key, used for both at once): rolled back whole, so again.
+            if not is_transient_conflict(exc):
+                raise
+            log.info("refund lost a race (%r); again", exc)
+            continue
         await send_refund(refund)
         return await Payment.get(id=payment.id)
     raise PaymentError(

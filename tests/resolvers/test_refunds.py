@@ -128,3 +128,37 @@ async def test_a_failed_payment_is_not_refundable(db: str) -> None:
 
     assert caught.value.code is PaymentErrorCode.PAYMENT_NOT_REFUNDABLE
     assert await snapshot() == before
+
+
+async def test_a_refund_that_lost_a_race_runs_again(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tortoise.exceptions import OperationalError
+
+    from resolvers import refunds
+
+    _, staff, payment = await _paid()
+    original = refunds._record
+    attempts: list[int] = []
+
+    async def losing_once(*args: object) -> Refund:
+        attempts.append(1)
+        if len(attempts) == 1:  # as PostgreSQL ends a deadlock: the transaction rolled back
+            raise OperationalError("deadlock detected") from DeadlockDetected()
+        return await original(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(refunds, "_record", losing_once)
+    refunded = await refund_payment(
+        viewer=staff, payment_id=payment.id, amount=None, reason=None, idempotency_key="race"
+    )
+
+    assert len(attempts) == 2
+    assert (refunded.status, refunded.amount_refunded) == (PaymentStatus.REFUNDED, 6_000)
+    assert await Refund.all().count() == 1
+    await assert_ledger()
+
+
+class DeadlockDetected(Exception):
+    """Stands for asyncpg's DeadlockDetectedError: what `is_transient_conflict` reads."""
+
+    sqlstate = "40P01"
