@@ -41,6 +41,14 @@ class Along:
     rows: int | None = None
 
 
+@dataclass(frozen=True)
+class Expr:
+    """A value given as SQL (a subquery, say) rather than bound: `sql` builds it on the
+    statement's `Params`."""
+
+    sql: Callable[[Params], str]
+
+
 async def insert_many(
     conn: BaseDBAsyncClient,
     instances: Sequence[M],
@@ -135,7 +143,8 @@ async def insert_rows(
 def insert_sql(
     params: Params, model: type[Model], rows: Sequence[Mapping[str, Any]], *, select: str = ""
 ) -> str:
-    """An INSERT of rows given as field values, its values bound through `params`.
+    """An INSERT of rows given as field values, its values bound through `params` (an
+    `Expr` goes in as the SQL it builds).
 
     With `select`, a condition, the rows come from a SELECT over their VALUES and go in
     only if it holds (checked before the first row, as the subquery it names runs once);
@@ -146,10 +155,11 @@ def insert_sql(
     types = [f"::{pg_type(model, name)}" if select else "" for name in names]
     marks = []
     for row in rows:
-        values = (
-            params(to_db(row[name] if name in row else _default(model, name))) + cast
-            for name, to_db, cast in zip(names, convert, types, strict=True)
-        )
+        values = []
+        for name, to_db, cast in zip(names, convert, types, strict=True):
+            value = row[name] if name in row else _default(model, name)
+            sql = value.sql(params) if isinstance(value, Expr) else params(to_db(value))
+            values.append(sql + cast)
         marks.append(f"({', '.join(values)})")
     columns = ", ".join(f'"{meta.fields_db_projection[name]}"' for name in names)
     head = f'INSERT INTO "{meta.db_table}" ({columns}) '

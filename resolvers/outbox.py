@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from tortoise import connections
@@ -10,7 +11,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from adapters.clock import now
 from models.bulk import Params
-from models.bulk_insert import insert_rows, insert_sql
+from models.bulk_insert import Expr, insert_rows, insert_sql
+from models.notifications import Notification
 from models.records import AuditLog, OutboxEvent
 
 # Any constant works; it names the one lock that orders outbox writers on PostgreSQL.
@@ -78,31 +80,60 @@ async def audit(
     )
 
 
+@dataclass(frozen=True)
+class NoticeRef:
+    """An event's `notification_id` where the notification is one of the `notices`
+    written with it (named by its dedupe key), and has no id yet."""
+
+    dedupe_key: str
+
+
 async def record_events(
     conn: BaseDBAsyncClient,
     events: Sequence[Mapping[str, Any]],
     *,
     audit: Sequence[Mapping[str, Any]] = (),
+    notices: Sequence[Mapping[str, Any]] = (),
 ) -> None:
-    """Append events, given as their fields, in one statement, in order, and the `audit`
-    rows that go with them; last in their transaction.
+    """Append events, given as their fields, in one statement, in order, with the `audit`
+    rows and the `notices` (notifications, each with a dedupe key) that go with them;
+    last in their transaction. An event names its notice's id as a `NoticeRef`.
 
-    On PostgreSQL that is one statement in all: the audit rows in a data-modifying WITH,
-    and the ordering lock taken by the INSERT itself before its first row gets an id."""
-    if conn.capabilities.dialect != "postgres":
+    On PostgreSQL that is one statement in all: the audit rows and the notices in
+    data-modifying WITHs, and the ordering lock taken by the INSERT itself before its
+    first row gets an id."""
+    if conn.capabilities.dialect != "postgres" or not events:
+        ids = await insert_rows(conn, Notification, notices, unique=("dedupe_key",))
+        known = {n["dedupe_key"]: i for n, i in zip(notices, ids, strict=True)}
         await audit_all(conn, audit)
         if events:
-            await insert_rows(conn, OutboxEvent, events)
-        return
-    if not events:
-        await audit_all(conn, audit)
+            await _serialize_outbox_writers(conn)
+            await insert_rows(conn, OutboxEvent, [_resolved(e, known.get) for e in events])
         return
     p = Params(conn)
-    audit_sql = f'WITH "audit" AS ({insert_sql(p, AuditLog, audit)}) ' if audit else ""
+    parts = [f'"audit" AS ({insert_sql(p, AuditLog, audit)})'] if audit else []
+    if notices:
+        notice_sql = insert_sql(p, Notification, notices)
+        parts.append(f'"notice" AS ({notice_sql} RETURNING "id", "dedupe_key")')
+    rows = [_resolved(event, _notice_id) for event in events]
     lock = f"(SELECT 1 FROM pg_advisory_xact_lock({p(_OUTBOX_LOCK_KEY)})) = 1"
-    sql = audit_sql + insert_sql(p, OutboxEvent, events, select=lock) + ' RETURNING "id"'
+    sql = insert_sql(p, OutboxEvent, rows, select=lock) + ' RETURNING "id"'
+    if parts:
+        sql = f"WITH {', '.join(parts)} {sql}"
     if len(await conn.execute_query_dict(sql, p.values)) != len(events):
         raise RuntimeError("outbox events went missing on their way in")
+
+
+def _resolved(event: Mapping[str, Any], notice_id: Callable[[str], Any]) -> Mapping[str, Any]:
+    ref = event.get("notification_id")
+    if isinstance(ref, NoticeRef):
+        return {**event, "notification_id": notice_id(ref.dedupe_key)}
+    return event
+
+
+def _notice_id(dedupe_key: str) -> Expr:
+    """The id of a notice written in the same statement (the "notice" WITH)."""
+    return Expr(lambda p: f'(SELECT "id" FROM "notice" WHERE "dedupe_key" = {p(dedupe_key)})')
 
 
 async def audit_all(conn: BaseDBAsyncClient, rows: Sequence[Mapping[str, Any]]) -> None:

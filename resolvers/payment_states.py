@@ -18,12 +18,10 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from adapters.clock import now
-from models.bulk_insert import insert_rows
 from models.enums import NotificationKind, PaymentEventType, PaymentStatus
 from models.money import Money
-from models.notifications import Notification
 from models.payments import Payment
-from resolvers.outbox import record_events
+from resolvers.outbox import NoticeRef, record_events
 
 PAYMENTS_TOPIC = "payments"
 NOTIFICATIONS_TOPIC = "notifications"
@@ -118,16 +116,14 @@ async def write_changes(
     call it last in their transaction."""
     stamp = now()
     notices = [confirmation_notice(p) | {"created_at": stamp} for p in confirmations]
-    ids = await insert_rows(conn, Notification, notices, unique=("dedupe_key",))
-    sent = {
-        notice["payment_id"]: (notice, row_id) for notice, row_id in zip(notices, ids, strict=True)
-    }
+    sent = {notice["payment_id"]: notice for notice in notices}
     events = []
     for change in changes:
         events.append(change.outbox_event(stamp))
-        if (notice_and_id := sent.pop(change.payment.id, None)) is not None:
-            events.append(_notification_event(*notice_and_id, stamp))
-    await record_events(conn, events, audit=[change.audit_row(stamp) for change in changes])
+        if (notice := sent.pop(change.payment.id, None)) is not None:
+            events.append(_notification_event(notice, stamp))
+    audit = [change.audit_row(stamp) for change in changes]
+    await record_events(conn, events, audit=audit, notices=notices)
 
 
 async def write_event(
@@ -162,16 +158,14 @@ def confirmation_notice(payment: Payment) -> dict[str, Any]:
     }
 
 
-def _notification_event(
-    notice: dict[str, Any], notice_id: int | None, at: datetime
-) -> dict[str, Any]:
+def _notification_event(notice: dict[str, Any], at: datetime) -> dict[str, Any]:
     return {
         "topic": NOTIFICATIONS_TOPIC,
         "type": "NOTIFICATION_CREATED",
         "account_id": notice["account_id"],
         "member_id": notice["member_id"],
         "payment_id": None,
-        "notification_id": notice_id,
+        "notification_id": NoticeRef(notice["dedupe_key"]),
         "payload": {"kind": notice["kind"].value, "payment_id": notice["payment_id"]},
         "occurred_at": at,
     }
