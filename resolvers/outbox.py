@@ -106,9 +106,8 @@ async def record_events(
         ids = await insert_rows(conn, Notification, notices, unique=("dedupe_key",))
         known = {n["dedupe_key"]: i for n, i in zip(notices, ids, strict=True)}
         await audit_all(conn, audit)
-        if events:
-            await _serialize_outbox_writers(conn)
-            await insert_rows(conn, OutboxEvent, [_resolved(e, known.get) for e in events])
+        # SQLite: its one writer at a time already orders the ids (no lock to take).
+        await insert_rows(conn, OutboxEvent, [_resolved(e, known.get) for e in events])
         return
     p = Params(conn)
     parts = [f'"audit" AS ({insert_sql(p, AuditLog, audit)})'] if audit else []

@@ -108,16 +108,6 @@ def _merged(*parts: dict[int, dict[str, int]]) -> dict[int, dict[str, int]]:
     return merged
 
 
-async def reserve_all(requests: Sequence[Reservation]) -> list[Reserved | Exception]:
-    """Reserve payments in one ledger transaction (see `record_all`)."""
-    answers: list[Reserved | Exception] = []
-    for done in await record_all(requests):
-        if not isinstance(done, Reserved | Exception):
-            raise TypeError(f"the ledger answered {done!r} to a reservation")
-        answers.append(done)
-    return answers
-
-
 async def transition_all(moves: Sequence[Move]) -> list[Payment | None]:
     """Apply moves of distinct payments in one ledger transaction: for each, its payment
     moved, or None if the payment had moved already."""

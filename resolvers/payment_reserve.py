@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -105,8 +106,17 @@ class Reserving:
     (`insert_payments`) and then writes their `changes`."""
 
     outcomes: list[Reserved | Exception]
-    deltas: dict[int, dict[str, int]]
     payments: list[Payment]
+
+    @property
+    def deltas(self) -> dict[int, dict[str, int]]:
+        """Per bill, what its new payments move from due to pending."""
+        deltas: dict[int, dict[str, int]] = {}
+        for payment in self.payments:
+            row = deltas.setdefault(payment.bill_id, {"amount_due": 0, "amount_pending": 0})
+            row["amount_due"] -= payment.amount
+            row["amount_pending"] += payment.amount
+        return deltas
 
     @property
     def changes(self) -> list[Change]:
@@ -156,13 +166,14 @@ async def reserve(
     """Check, claim and reserve each request against its locked bill, in request order."""
     outcomes: list[Reserved | Exception | None] = [None] * len(requests)
     if not requests:
-        return Reserving([], {}, [])
+        return Reserving([], [])
     checked = await _check(conn, requests, bills, outcomes)
     claims = await _claim(conn, checked, outcomes)
+    methods: dict[int, PaymentMethod] = {}
     for n, item in checked.items():
         if outcomes[n] is None:
             try:
-                _usable(item.method)
+                methods[n] = _usable(item.method)
             except PaymentError as exc:
                 outcomes[n] = exc
     _decide(checked, outcomes)
@@ -172,17 +183,13 @@ async def reserve(
         p = Params(conn)
         sql = f'DELETE FROM "idempotency_record" WHERE "id" IN ({p.many(refused)})'
         await conn.execute_query(sql, p.values)
-    payments = _payments([checked[n] for n in kept])
-    for n, payment in zip(kept, payments, strict=True):
-        outcomes[n] = Reserved(payment, _usable(checked[n].method), claims[n].id)
-    deltas: dict[int, dict[str, int]] = {}
+    stamp = now()
+    payments = []
     for n in kept:
-        row = deltas.setdefault(checked[n].bill.id, {"amount_due": 0, "amount_pending": 0})
-        row["amount_due"] -= checked[n].amount
-        row["amount_pending"] += checked[n].amount
-    return Reserving(
-        [RuntimeError("no outcome") if o is None else o for o in outcomes], deltas, payments
-    )
+        payment = _payment(checked[n], methods[n], stamp)
+        outcomes[n] = Reserved(payment, methods[n], claims[n].id)
+        payments.append(payment)
+    return Reserving([RuntimeError("no outcome") if o is None else o for o in outcomes], payments)
 
 
 async def _check(
@@ -286,29 +293,22 @@ async def insert_payments(
         raise RuntimeError("a new payment's processor key was not new")
 
 
-def _payments(kept: Sequence[_Checked]) -> list[Payment]:
-    """The PENDING payments, unsaved."""
-    stamp = now()
-    payments = []
-    for item in kept:
-        method = _usable(item.method)
-        payments.append(
-            Payment(
-                bill_id=item.bill.id,
-                account_id=item.bill.account_id,
-                member_id=item.request.viewer.member.id,
-                method_id=method.id,
-                amount=item.amount,
-                currency=item.bill.currency,
-                status=PaymentStatus.PENDING,
-                kind=PaymentKind.ACH if method.kind is PaymentMethodKind.ACH else PaymentKind.CARD,
-                source=item.request.source,
-                processor_idempotency_key=item.request.processor_key,
-                created_at=stamp,
-                updated_at=stamp,
-            )
-        )
-    return payments
+def _payment(item: _Checked, method: PaymentMethod, stamp: datetime) -> Payment:
+    """The PENDING payment of a request that fits, unsaved."""
+    return Payment(
+        bill_id=item.bill.id,
+        account_id=item.bill.account_id,
+        member_id=item.request.viewer.member.id,
+        method_id=method.id,
+        amount=item.amount,
+        currency=item.bill.currency,
+        status=PaymentStatus.PENDING,
+        kind=PaymentKind.ACH if method.kind is PaymentMethodKind.ACH else PaymentKind.CARD,
+        source=item.request.source,
+        processor_idempotency_key=item.request.processor_key,
+        created_at=stamp,
+        updated_at=stamp,
+    )
 
 
 def _usable(method: PaymentMethod | None) -> PaymentMethod:

@@ -29,7 +29,7 @@ from models.enums import PaymentErrorCode, PaymentMethodStatus, PaymentSource, P
 from models.validation import check_amount, parse_amount
 from resolvers.access import load_viewer
 from resolvers.payment_errors import PaymentError
-from resolvers.payment_ledger import Done, Work, record_all, reserve_all, transition_all
+from resolvers.payment_ledger import Done, Work, record_all, transition_all
 from resolvers.payment_moves import Move
 from resolvers.payment_reserve import Reservation, Reserved
 from resolvers.payment_states import BillMove, LedgerError
@@ -62,6 +62,15 @@ async def _request(
         key=key,
         processor_key="pay_" + secrets.token_hex(16),
     )
+
+
+async def reserve_all(requests: list[Reservation]) -> list[Reserved | Exception]:
+    """One ledger transaction of reservations only."""
+    answers = []
+    for done in await record_all(requests):
+        assert isinstance(done, Reserved | Exception), done
+        answers.append(done)
+    return answers
 
 
 def _code(outcome: Reserved | Exception) -> str:
