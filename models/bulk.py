@@ -9,7 +9,8 @@ backends.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -36,13 +37,26 @@ class Params:
         return ", ".join(self(value) for value in values)
 
 
-def for_update(conn: BaseDBAsyncClient) -> str:
-    """The row lock for changing a row's non-key columns, where rows can be locked.
+@dataclass
+class Then:
+    """A SELECT to run right after an UPDATE of `update_rows`: on PostgreSQL in the same
+    statement (one round trip less), where it starts only once the UPDATE has taken its
+    row locks; elsewhere as a statement of its own. `sql(params, gate)` writes it, with
+    the SQL condition `gate` among its WHERE conditions and no CTE of its own; `key`
+    names a column none of its rows leaves NULL. `read` gives its rows, running it alone
+    if no UPDATE did."""
 
-    NO KEY UPDATE, not UPDATE: the key-share locks that inserts referencing the row take
-    for their foreign keys do not conflict with it. SQLite's one writer needs none.
-    """
-    return " FOR NO KEY UPDATE" if conn.capabilities.dialect == "postgres" else ""
+    sql: Callable[[Params, str], str]
+    key: str = "id"
+    rows: list[dict[str, Any]] | None = None
+
+    async def read(self, conn: BaseDBAsyncClient) -> list[dict[str, Any]]:
+        """Its rows, read now unless an UPDATE read them already."""
+        if self.rows is None:
+            params = Params(conn)
+            sql = self.sql(params, "TRUE")
+            self.rows = list(await conn.execute_query_dict(sql, params.values))
+        return self.rows
 
 
 async def update_rows(
@@ -52,12 +66,13 @@ async def update_rows(
     *,
     same: Mapping[str, Any] | None = None,
     where: Mapping[str, Any] | None = None,
+    then: Then | None = None,
 ) -> set[int]:
     """One UPDATE for many rows; the ids of the rows it changed.
 
     `rows[id]` holds that row's own values (every row names the same columns), `same`
     values written to every row, and `where` the columns a row must still hold to be
-    changed: the guard and the write are one statement.
+    changed: the guard and the write are one statement. `then` runs after it.
     """
     if not rows:
         return set()
@@ -79,8 +94,37 @@ async def update_rows(
     conditions = [f'"id" IN ({params.many(list(rows))})']
     conditions += [equals(name, raw) for name, raw in (where or {}).items()]
     sql = f'UPDATE "{meta.db_table}" SET {", ".join(sets)} WHERE {" AND ".join(conditions)}'
-    changed = await conn.execute_query_dict(sql + ' RETURNING "id"', params.values)
+    sql += ' RETURNING "id"'
+    if then is not None and typed:
+        return await _update_then(conn, sql, params, then)
+    changed = await conn.execute_query_dict(sql, params.values)
+    if then is not None:
+        await then.read(conn)
     return {row["id"] for row in changed}
+
+
+async def _update_then(
+    conn: BaseDBAsyncClient, update: str, params: Params, then: Then
+) -> set[int]:
+    """The UPDATE and the SELECT after it in one PostgreSQL statement. The SELECT's WHERE
+    waits on the UPDATE's whole result (an InitPlan), so its locks come after the
+    UPDATE's; the ids changed ride along on every row it reads (or on one empty row)."""
+    gated = then.sql(params, '(SELECT count(*) FROM "changed") >= 0')
+    sql = (
+        f'WITH "changed" AS ({update}), "after" AS ({gated}) '
+        'SELECT "after".*, "ids"."changed_ids" FROM '
+        '(SELECT array_agg("id") AS "changed_ids" FROM "changed") AS "ids" '
+        'LEFT JOIN "after" ON TRUE'
+    )
+    rows = await conn.execute_query_dict(sql, params.values)
+    changed = set(rows[0]["changed_ids"] or ())
+    # The LEFT JOIN gives one row of NULLs when the SELECT found none.
+    then.rows = [
+        {k: v for k, v in row.items() if k != "changed_ids"}
+        for row in rows
+        if row[then.key] is not None
+    ]
+    return changed
 
 
 def pg_type(model: type[Model], name: str) -> str:

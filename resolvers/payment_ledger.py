@@ -6,7 +6,8 @@ bills. Concurrent requests share one transaction for both (models/group_commit.p
 batches them): reservations of some requests and outcomes of others. One transaction:
 1. moves the payments that still have the status their move expects (payments first,
    as every transaction that moves a payment locks it before its bill);
-2. locks every bill either part touches, in id order, and applies the moves' amounts to
+2. locks every bill either part may touch, in id order (on PostgreSQL in the moves'
+   last UPDATE statement, models.bulk.Then), and applies the applied moves' amounts to
    them in memory: a move that would take more than its bill has pending is a bug;
 3. reserves the new payments against what is left (resolvers/payment_reserve.py);
 4. shifts every bill's ledger columns in one guarded UPDATE whose row count is checked,
@@ -32,8 +33,9 @@ from resolvers.payment_moves import Move, bill_deltas, complete, feed_autopay, m
 from resolvers.payment_reserve import (
     Reservation,
     Reserved,
+    bill_lock,
     insert_payments,
-    lock_bills,
+    locked_bills,
     reserve,
 )
 from resolvers.payment_states import BillMove, LedgerError, write_changes
@@ -56,11 +58,11 @@ async def record_all(items: Sequence[Work]) -> list[Done | Exception]:
     reserved: list[Reserved | Exception] = []
     try:
         async with in_transaction() as conn:
-            moved = await move_payments(conn, moves)
+            ids = {r.bill_id for r in reservations} | {m.payment.bill_id for m in moves}
+            lock = bill_lock(sorted(ids), conn.capabilities.dialect)
+            moved = await move_payments(conn, moves, then=lock)
+            bills = locked_bills(await lock.read(conn))
             outgoing = bill_deltas(moved)
-            bills = await lock_bills(
-                conn, sorted({r.bill_id for r in reservations} | set(outgoing))
-            )
             for bill_id, delta in outgoing.items():
                 bill = bills.get(bill_id)
                 if bill is None or bill.pending + delta["amount_pending"] < 0:

@@ -20,7 +20,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from adapters.clock import now
-from models.bulk import update_rows
+from models.bulk import Then, update_rows
 from models.enums import IdempotencyStatus, PaymentStatus
 from models.payments import Payment
 from models.records import IdempotencyRecord
@@ -46,16 +46,18 @@ class Move:
     idempotency_record_id: int | None = None
 
 
-async def move_payments(conn: BaseDBAsyncClient, moves: Sequence[Move]) -> list[Move]:
+async def move_payments(
+    conn: BaseDBAsyncClient, moves: Sequence[Move], *, then: Then | None = None
+) -> list[Move]:
     """Apply the moves of distinct payments that still have the status they expect; the
-    moves applied, their payments updated in memory."""
+    moves applied, their payments updated in memory. `then` rides on the last UPDATE."""
     if len({move.payment.id for move in moves}) != len(moves):
         raise ValueError("one transaction moves each payment once")
     if not moves:
         return []
     stamp = now()
     own = [_own_values(move, stamp) for move in moves]
-    moved = await _guarded(conn, moves, own, stamp)
+    moved = await _guarded(conn, moves, own, stamp, then)
     done = []
     for move, values in zip(moves, own, strict=True):
         if move.payment.id in moved:
@@ -132,6 +134,7 @@ async def _guarded(
     moves: Sequence[Move],
     own: Sequence[dict[str, Any]],
     stamp: datetime,
+    then: Then | None,
 ) -> set[int]:
     """The ids of the payments that still had the status their move expected, now moved:
     one guarded UPDATE per (from, to, columns written), each payment written once."""
@@ -140,7 +143,10 @@ async def _guarded(
         group = groups.setdefault((move.expected, move.to, tuple(sorted(values))), {})
         group[move.payment.id] = values
     moved: set[int] = set()
-    for (expected, to, _), rows in groups.items():
+    last = len(groups) - 1
+    for n, ((expected, to, _), rows) in enumerate(groups.items()):
         same = {"status": to, "updated_at": stamp}
-        moved |= await update_rows(conn, Payment, rows, same=same, where={"status": expected})
+        where = {"status": expected}
+        after = then if n == last else None
+        moved |= await update_rows(conn, Payment, rows, same=same, where=where, then=after)
     return moved

@@ -1,6 +1,6 @@
 """Reserving new payments, inside the ledger transaction of resolvers/payment_ledger.py.
 
-The bills are already locked in id order (`lock_bills`). `reserve` reads the methods
+The bills are already locked in id order (`bill_lock`). `reserve` reads the methods
 and refuses each request for a bill the member may not see or pay, or with an amount
 the bill's currency cannot hold. Its first write claims every remaining idempotency
 key at once, so a concurrent request with one of them blocks on the unique
@@ -20,7 +20,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from adapters.clock import now, today
-from models.bulk import Params, for_update
+from models.bulk import Params, Then
 from models.bulk_insert import Along, insert_many
 from models.enums import (
     PaymentErrorCode,
@@ -125,28 +125,28 @@ class Reserving:
         return [Change(p, created, p.member_id) for p in self.payments]
 
 
-async def lock_bills(conn: BaseDBAsyncClient, ids: Sequence[int]) -> dict[int, LockedBill]:
-    """Lock the bills and read their ledgers; a bill that does not exist is left out.
+def bill_lock(ids: Sequence[int], dialect: str) -> Then:
+    """The statement that locks the bills and reads their ledgers (`locked_bills` reads
+    its rows); a bill that does not exist is left out.
 
     PostgreSQL locks the rows in id order, so that two transactions never wait on each
     other in a circle. SQLite has one writer at a time: a write that changes nothing
     takes the database's write lock first, waiting its busy timeout, because a
     transaction that read first and then writes fails at once if another process
     wrote in between."""
-    if not ids:
-        return {}
-    p = Params(conn)
     columns = '"id", "account_id", "currency", "amount_due", "amount_pending", "voided_at"'
-    wanted = p.many(sorted(ids))
-    if conn.capabilities.dialect == "postgres":
-        sql = f'SELECT {columns} FROM "bill" WHERE "id" IN ({wanted}) ORDER BY "id"'
-        sql += for_update(conn)
-    else:
-        sql = (
-            f'UPDATE "bill" SET "amount_due" = "amount_due" WHERE "id" IN ({wanted}) '
-            f"RETURNING {columns}"
-        )
-    rows = await conn.execute_query_dict(sql, p.values)
+
+    def sql(p: Params, gate: str) -> str:
+        wanted = f'{gate} AND "id" IN ({p.many(sorted(ids))})'
+        if dialect == "postgres":
+            return f'SELECT {columns} FROM "bill" WHERE {wanted} ORDER BY "id" FOR NO KEY UPDATE'
+        return f'UPDATE "bill" SET "amount_due" = "amount_due" WHERE {wanted} RETURNING {columns}'
+
+    return Then(sql)
+
+
+def locked_bills(rows: Sequence[Mapping[str, Any]]) -> dict[int, LockedBill]:
+    """The bills `bill_lock` read, by id."""
     return {
         row["id"]: LockedBill(
             row["id"],

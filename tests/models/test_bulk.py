@@ -1,5 +1,6 @@
-"""Multi-row statements: rows inserted from field values, and a statement run along an
-INSERT (inside its WITH on PostgreSQL) that reports the rows it changed."""
+"""Multi-row statements: rows inserted from field values, a statement run along an
+INSERT (inside its WITH on PostgreSQL) that reports the rows it changed, and a SELECT
+run after a guarded UPDATE (in the same statement on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from datetime import UTC, datetime
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
-from models import AuditLog, Bill, IdempotencyRecord
-from models.bulk import shift_sql
+from models import AuditLog, Bill, IdempotencyRecord, Payment
+from models.bulk import Params, Then, shift_sql, update_rows
 from models.bulk_insert import Along, insert_many, insert_rows
+from models.enums import PaymentKind, PaymentStatus
 from tests import factories
 
 _AT = datetime(2026, 11, 25, 12, tzinfo=UTC)
@@ -63,3 +65,59 @@ async def test_a_statement_along_an_insert_reports_its_rows_and_both_apply(db: s
     dues = await Bill.filter(id__in=[b.id for b in bills]).values_list("amount_due", flat=True)
     assert sorted(dues) == [600, 600]
     assert await IdempotencyRecord.all().count() == 3
+
+
+def _bills_named(ids: list[int]) -> Then:
+    def sql(p: Params, gate: str) -> str:
+        return f'SELECT "id", "amount_due" FROM "bill" WHERE {gate} AND "id" IN ({p.many(ids)})'
+
+    return Then(sql)
+
+
+async def test_a_select_after_an_update_reads_its_rows_whether_or_not_the_update_changed_any(
+    db: str,
+) -> None:
+    jo = await factories.member()
+    acct = await factories.account(jo)
+    bill = await factories.bill(acct, due=1_000)
+    other = await factories.bill(acct, due=2_000)
+    payment = await Payment.create(
+        bill=bill,
+        account=acct,
+        member=jo,
+        method=await factories.card(jo),
+        amount=100,
+        kind=PaymentKind.CARD,
+        status=PaymentStatus.PENDING,
+        processor_idempotency_key="then-1",
+        created_at=_AT,
+        updated_at=_AT,
+    )
+    moved = {payment.id: {"failure_code": "X"}}
+    pending = {"status": PaymentStatus.PENDING}
+
+    async with in_transaction() as conn:
+        first = _bills_named([bill.id, other.id])
+        changed = await update_rows(
+            conn, Payment, moved, same={"status": PaymentStatus.FAILED}, where=pending, then=first
+        )
+        again = _bills_named([bill.id])
+        unchanged = await update_rows(
+            conn, Payment, moved, same={"status": PaymentStatus.FAILED}, where=pending, then=again
+        )
+        none = _bills_named([-1])
+        await update_rows(conn, Payment, moved, same={}, where=pending, then=none)
+        alone = _bills_named([other.id])
+        read = await alone.read(conn)
+
+    assert changed == {payment.id}
+    assert sorted((r["id"], r["amount_due"]) for r in await first.read(conn)) == [
+        (bill.id, 1_000),
+        (other.id, 2_000),
+    ]
+    assert unchanged == set()  # the guard held: the payment had moved already
+    assert [(r["id"], r["amount_due"]) for r in await again.read(conn)] == [(bill.id, 1_000)]
+    assert await none.read(conn) == []
+    assert [r["id"] for r in read] == [other.id]
+    stored = await Payment.get(id=payment.id)
+    assert (stored.status, stored.failure_code) == (PaymentStatus.FAILED, "X")
