@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Protocol, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -21,6 +22,13 @@ from redis.exceptions import RedisError
 from adapters.broker import Batch, LocalFanout, Subscription
 
 log = logging.getLogger(__name__)
+
+
+class _Closeable(Protocol):
+    """PubSub.aclose, which redis-py types only from 8.2 on."""
+
+    async def aclose(self) -> None: ...
+
 
 # KEYS[1] = relay cursor, KEYS[2] = channel; ARGV = after, last, message.
 _PUBLISH_FROM = """
@@ -108,7 +116,7 @@ class RedisBroker:
                 log.warning("Redis listener lost (%s); retrying in %.2fs", exc, backoff)
             finally:
                 with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await cast(_Closeable, pubsub).aclose()
                     await client.aclose()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, _MAX_BACKOFF)

@@ -1,15 +1,21 @@
 """payBill mutations/s next to `viewer { id }` queries/s, one uvicorn worker, SQLite and PostgreSQL.
 
-    .venv/bin/python -m bench.bench_paybill [--seconds 10] [--connections 16] [--clients 2]
+    .venv/bin/python -m bench.bench_paybill [--seconds 10] [--connections 16,32] [--clients 2]
 
 For each database (a fresh SQLite file, and a PostgreSQL database created for the run
 and dropped after) the run seeds 32 members, each with a bill and a saved card, starts
 `carepay serve --workers 1` (uvloop, httptools), and drives it from separate OS
 processes over keep-alive HTTP/1.1 connections: `viewer { id }` for N seconds, then
 payBill (1.00 on the member's bill, a new idempotency key per request), alternating
-twice. Every answer is checked (no errors, payment SUCCEEDED), and afterwards the
-database must hold exactly one payment and one processor charge per successful
-request, with every bill's ledger exact to the cent. Prints one table.
+twice, at each number of connections given (the same for both kinds of request). Every
+answer is checked (no errors, payment SUCCEEDED), and afterwards the database must hold
+exactly one payment and one processor charge per successful request, with every bill's
+ledger exact to the cent. Prints one table, a row per database and connection count.
+
+The first connection count is the headline figure. A viewer request never waits on
+anything but the CPU, so 16 connections saturate the worker; a payBill request spends
+most of its time waiting for its ledger transactions, so the worker is not saturated
+until more requests are in flight. The further counts show where that leaves it.
 """
 
 from __future__ import annotations
@@ -220,11 +226,20 @@ async def _drop_postgres(name: str) -> None:
         await conn.close()
 
 
-def _run_backend(database_url: str, args: argparse.Namespace) -> dict[str, object]:
+@dataclass(frozen=True)
+class Figures:
+    """One database's mean rates per connection count, and its ledger check."""
+
+    viewer: dict[int, float]
+    pay: dict[int, float]
+    check: str
+
+
+def _run_backend(database_url: str, args: argparse.Namespace) -> Figures:
     from tests.e2e.server import ServerProcess
 
     members = tuple(asyncio.run(_seed(database_url)))
-    rates: dict[str, list[float]] = {"viewer": [], "pay": []}
+    rates: dict[tuple[str, int], list[float]] = {}
     paid = 0
     with (
         ServerProcess(database_url, workers=1, migrate=False) as server,
@@ -232,31 +247,41 @@ def _run_backend(database_url: str, args: argparse.Namespace) -> dict[str, objec
     ):
         plan = [("warm", 2.0)] + [(f"r{n}", args.seconds) for n in range(args.rounds)]
         for tag, seconds in plan:
-            for kind in ("viewer", "pay"):
-                load = Load(server.port, kind, members, seconds, args.connections, f"{tag}{kind}")
-                done = _measure(pool, load, args.clients)
-                paid += done if kind == "pay" else 0
-                if tag != "warm":
-                    rates[kind].append(done / seconds)
+            for conns in args.connections:
+                for kind in ("viewer", "pay"):
+                    load = Load(server.port, kind, members, seconds, conns, f"{tag}{conns}{kind}")
+                    done = _measure(pool, load, args.clients)
+                    paid += done if kind == "pay" else 0
+                    if tag != "warm":
+                        rates.setdefault((kind, conns), []).append(done / seconds)
         if "Traceback" in server.log():
             raise SystemExit(server.log()[-4000:])
-    return {
-        "viewer": statistics.mean(rates["viewer"]),
-        "pay": statistics.mean(rates["pay"]),
-        "check": asyncio.run(_verify(database_url, paid)),
-    }
+    return Figures(
+        viewer={c: statistics.mean(rates["viewer", c]) for c in args.connections},
+        pay={c: statistics.mean(rates["pay", c]) for c in args.connections},
+        check=asyncio.run(_verify(database_url, paid)),
+    )
+
+
+def _counts(text: str) -> list[int]:
+    counts = [int(part) for part in text.split(",")]
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("connection counts are positive integers")
+    return counts
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--connections", type=_counts, default=[16, 32], help="comma-separated, e.g. 16,32"
+    )
     parser.add_argument("--clients", type=int, default=2, help="client OS processes")
     parser.add_argument("--skip-postgres", action="store_true")
     args = parser.parse_args()
 
-    results: dict[str, dict[str, object]] = {}
+    results: dict[str, Figures] = {}
     sqlite_url = f"sqlite://{Path(tempfile.mkdtemp(prefix='carepay-bench-')) / 'bench.sqlite3'}"
     results["SQLite"] = _run_backend(sqlite_url, args)
     if not args.skip_postgres:
@@ -266,15 +291,19 @@ def main() -> None:
         finally:
             asyncio.run(_drop_postgres(name))
 
-    per_client = args.connections // args.clients
     print(
-        f"one uvicorn worker; {args.clients} client processes x {per_client} keep-alive "
-        f"connections; mean of {args.rounds} x {args.seconds:g}s per figure"
+        f"one uvicorn worker; keep-alive connections shared by {args.clients} client "
+        f"processes; mean of {args.rounds} x {args.seconds:g}s per figure"
     )
-    print(f"{'database':12s} {'viewer{id}/s':>13s} {'payBill/s':>10s} {'ratio':>6s}  check")
+    header = (
+        f"{'database':12s} {'conns':>5s} {'viewer{id}/s':>13s} {'payBill/s':>10s} {'ratio':>6s}"
+    )
+    print(f"{header}  check")
     for backend, figures in results.items():
-        viewer, pay = float(str(figures["viewer"])), float(str(figures["pay"]))
-        print(f"{backend:12s} {viewer:13.0f} {pay:10.0f} {pay / viewer:6.2f}  {figures['check']}")
+        for conns in args.connections:
+            viewer, pay = figures.viewer[conns], figures.pay[conns]
+            row = f"{backend:12s} {conns:5d} {viewer:13.0f} {pay:10.0f} {pay / viewer:6.2f}"
+            print(f"{row}  {figures.check}")
 
 
 if __name__ == "__main__":
