@@ -1,16 +1,18 @@
 """payBill mutations/s next to `viewer { id }` queries/s, one uvicorn worker, SQLite and PostgreSQL.
 
-    .venv/bin/python -m bench.bench_paybill [--seconds 10] [--connections 16,32] [--clients 2]
+    .venv/bin/python -m bench.bench_paybill [--seconds 5] [--rounds 4] [--connections 16,32]
 
 For each database (a fresh SQLite file, and a PostgreSQL database created for the run
 and dropped after) the run seeds 32 members, each with a bill and a saved card, starts
 `carepay serve --workers 1` (uvloop, httptools), and drives it from separate OS
 processes over keep-alive HTTP/1.1 connections: `viewer { id }` for N seconds, then
-payBill (1.00 on the member's bill, a new idempotency key per request), alternating
-twice, at each number of connections given (the same for both kinds of request). Every
+payBill (1.00 on the member's bill, a new idempotency key per request), `--rounds`
+times, at each number of connections given (the same for both kinds of request). Every
 answer is checked (no errors, payment SUCCEEDED), and afterwards the database must hold
 exactly one payment and one processor charge per successful request, with every bill's
-ledger exact to the cent. Prints one table, a row per database and connection count.
+ledger exact to the cent. Prints one table, a row per database and connection count:
+the mean rates, their ratio, and the lowest and highest ratio of a single round (the
+machine's own noise, as one round's two phases run seconds apart).
 
 The first connection count is the headline figure. A viewer request never waits on
 anything but the CPU, so 16 connections saturate the worker; a payBill request spends
@@ -228,11 +230,20 @@ async def _drop_postgres(name: str) -> None:
 
 @dataclass(frozen=True)
 class Figures:
-    """One database's mean rates per connection count, and its ledger check."""
+    """One database's rates per connection count, one per round, and its ledger check."""
 
-    viewer: dict[int, float]
-    pay: dict[int, float]
+    viewer: dict[int, list[float]]
+    pay: dict[int, list[float]]
     check: str
+
+    def ratio(self, conns: int) -> float:
+        """Mean payBill rate over mean viewer rate."""
+        return statistics.mean(self.pay[conns]) / statistics.mean(self.viewer[conns])
+
+    def spread(self, conns: int) -> tuple[float, float]:
+        """The lowest and highest ratio of one round's adjacent viewer and payBill phases."""
+        ratios = [p / v for p, v in zip(self.pay[conns], self.viewer[conns], strict=True)]
+        return min(ratios), max(ratios)
 
 
 def _run_backend(database_url: str, args: argparse.Namespace) -> Figures:
@@ -257,8 +268,8 @@ def _run_backend(database_url: str, args: argparse.Namespace) -> Figures:
         if "Traceback" in server.log():
             raise SystemExit(server.log()[-4000:])
     return Figures(
-        viewer={c: statistics.mean(rates["viewer", c]) for c in args.connections},
-        pay={c: statistics.mean(rates["pay", c]) for c in args.connections},
+        viewer={c: rates["viewer", c] for c in args.connections},
+        pay={c: rates["pay", c] for c in args.connections},
         check=asyncio.run(_verify(database_url, paid)),
     )
 
@@ -272,8 +283,8 @@ def _counts(text: str) -> list[int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument(
         "--connections", type=_counts, default=[16, 32], help="comma-separated, e.g. 16,32"
     )
@@ -295,15 +306,15 @@ def main() -> None:
         f"one uvicorn worker; keep-alive connections shared by {args.clients} client "
         f"processes; mean of {args.rounds} x {args.seconds:g}s per figure"
     )
-    header = (
-        f"{'database':12s} {'conns':>5s} {'viewer{id}/s':>13s} {'payBill/s':>10s} {'ratio':>6s}"
-    )
-    print(f"{header}  check")
+    header = f"{'database':12s} {'conns':>5s} {'viewer{id}/s':>13s} {'payBill/s':>10s}"
+    print(f"{header} {'ratio':>6s} {'per round':>9s}  check")
     for backend, figures in results.items():
         for conns in args.connections:
-            viewer, pay = figures.viewer[conns], figures.pay[conns]
-            row = f"{backend:12s} {conns:5d} {viewer:13.0f} {pay:10.0f} {pay / viewer:6.2f}"
-            print(f"{row}  {figures.check}")
+            viewer = statistics.mean(figures.viewer[conns])
+            pay = statistics.mean(figures.pay[conns])
+            low, high = figures.spread(conns)
+            row = f"{backend:12s} {conns:5d} {viewer:13.0f} {pay:10.0f} {figures.ratio(conns):6.2f}"
+            print(f"{row} {low:.2f}-{high:.2f}  {figures.check}")
 
 
 if __name__ == "__main__":
