@@ -130,10 +130,11 @@ def bill_lock(ids: Sequence[int], dialect: str) -> Then:
     its rows); a bill that does not exist is left out.
 
     PostgreSQL locks the rows in id order, so that two transactions never wait on each
-    other in a circle. SQLite has one writer at a time: a write that changes nothing
-    takes the database's write lock first, waiting its busy timeout, because a
-    transaction that read first and then writes fails at once if another process
-    wrote in between."""
+    other in a circle; NO KEY UPDATE, not UPDATE, so that the key-share locks inserts
+    take for their foreign keys (a new payment's bill) do not conflict with it. SQLite
+    has one writer at a time: a write that changes nothing takes the database's write
+    lock first, waiting its busy timeout, because a transaction that read first and
+    then writes fails at once if another process wrote in between."""
     columns = '"id", "account_id", "currency", "amount_due", "amount_pending", "voided_at"'
 
     def sql(p: Params, gate: str) -> str:
