@@ -1,0 +1,135 @@
+"""CPU per payBill below HTTP, by how many payments share a ledger batch.
+
+    .venv/bin/python -m bench.bench_ledger_cpu [--batches 1,2,4,8,16,32] [--payments 400]
+
+One process, one event loop (uvloop): a fresh database (SQLite and, unless
+`--skip-postgres`, a PostgreSQL database created for the run and dropped after) with 64
+members, each with a bill and a saved card. For each batch size k the run starts k
+`pay_bill` calls at once (distinct members, 1.00 each, a new key per call), waits for
+all of them, and repeats until `--payments` payments are made; it prints the process's
+CPU time and the wall time per payment. The k calls share their ledger transactions
+and the sandbox's charge insert (models/group_commit.py), so k stands for the batch
+sizes the server sees under load. Afterwards every bill's ledger must be exact.
+
+No HTTP, no sign-in and no GraphQL: this isolates what the ledger and the sandbox cost,
+and, as it measures CPU time rather than a rate, it moves less with the machine's
+noise than bench_paybill does. Each size runs twice, in two passes, to show the spread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_paybill import _drop_postgres, _postgres_database  # noqa: E402
+
+MEMBERS = 64
+
+
+async def _measure(database_url: str, sizes: list[int], payments: int) -> list[str]:
+    from tortoise import Tortoise
+    from tortoise.backends.base.executor import EXECUTOR_CACHE
+
+    from models import Bill, Payment
+    from models.db import tortoise_config
+    from models.migrate import apply_migrations
+    from resolvers.access import load_viewer
+    from resolvers.payments import pay_bill
+    from tests import factories
+
+    await apply_migrations(database_url)
+    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+    lines = []
+    try:
+        payers = []
+        for n in range(MEMBERS):
+            person = await factories.member(f"cpu{n}@example.org")
+            bill = await factories.bill(await factories.account(person), due=10**10)
+            card = await factories.card(person)
+            viewer = await load_viewer(person.email, "MEMBER")
+            assert viewer is not None
+            payers.append((viewer, bill.id, card.id))
+        made = 0
+        for k in sizes + sizes:
+            rounds = max(10, payments // k)
+            cpu, wall = time.process_time(), time.perf_counter()
+            for _ in range(rounds):
+                calls = []
+                for i in range(k):
+                    viewer, bill_id, method_id = payers[(made + i) % MEMBERS]
+                    call = pay_bill(
+                        viewer=viewer,
+                        bill_id=bill_id,
+                        amount=100,
+                        method_id=method_id,
+                        idempotency_key=f"cpu-{made + i}",
+                    )
+                    calls.append(call)
+                await asyncio.gather(*calls)
+                made += k
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            count = rounds * k
+            lines.append(
+                f"{k:5d} {1000 * cpu / count:12.3f} {1000 * wall / count:13.3f} {count:9d}"
+            )
+        bills = await Bill.all()
+        exact = all(
+            b.amount_due == b.patient_responsibility - b.amount_paid and b.amount_pending == 0
+            for b in bills
+        )
+        stored = await Payment.all().count()
+        if not exact or stored != made or sum(b.amount_paid for b in bills) != 100 * made:
+            raise SystemExit(f"ledger check failed: {stored} payments stored of {made}")
+        lines.append(f"check: {made} payments, every ledger exact")
+    finally:
+        await Tortoise.close_connections()
+        await Tortoise._reset_apps()
+        EXECUTOR_CACHE.clear()  # statements compiled for this dialect must not leak to the next
+    return lines
+
+
+def _sizes(text: str) -> list[int]:
+    sizes = [int(part) for part in text.split(",")]
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError("batch sizes are positive integers")
+    return sizes
+
+
+def _run(database_url: str, args: argparse.Namespace) -> list[str]:
+    import uvloop
+
+    return uvloop.run(_measure(database_url, args.batches, args.payments))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--batches", type=_sizes, default=[1, 2, 4, 8, 16, 32])
+    parser.add_argument("--payments", type=int, default=400, help="per batch size and pass")
+    parser.add_argument("--skip-postgres", action="store_true")
+    args = parser.parse_args()
+
+    results = {}
+    folder = Path(tempfile.mkdtemp(prefix="carepay-bench-"))
+    results["SQLite"] = _run(f"sqlite://{folder / 'cpu.sqlite3'}", args)
+    if not args.skip_postgres:
+        url, name = asyncio.run(_postgres_database())
+        try:
+            results["PostgreSQL"] = _run(url, args)
+        finally:
+            asyncio.run(_drop_postgres(name))
+    for backend, lines in results.items():
+        print(f"{backend}: pay_bill calls started together (k), per payment")
+        print(f"{'k':>5s} {'CPU ms':>12s} {'wall ms':>13s} {'payments':>9s}")
+        for line in lines:
+            print(line)
+
+
+if __name__ == "__main__":
+    main()
