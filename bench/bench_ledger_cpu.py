@@ -112,12 +112,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--batches", type=_sizes, default=[1, 2, 4, 8, 16, 32])
     parser.add_argument("--payments", type=int, default=400, help="per batch size and pass")
+    parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
     args = parser.parse_args()
 
-    results = {}
+    results: dict[str, list[str]] = {}
     folder = Path(tempfile.mkdtemp(prefix="carepay-bench-"))
-    results["SQLite"] = _run(f"sqlite://{folder / 'cpu.sqlite3'}", args)
+    if not args.skip_sqlite:
+        results["SQLite"] = _run(f"sqlite://{folder / 'cpu.sqlite3'}", args)
     if not args.skip_postgres:
         url, name = asyncio.run(_postgres_database())
         try:

@@ -9,6 +9,7 @@ backends.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -127,8 +128,10 @@ async def _update_then(
     return changed
 
 
+@functools.cache
 def pg_type(model: type[Model], name: str) -> str:
-    """The column's PostgreSQL type without its length: VARCHAR(64) -> VARCHAR."""
+    """The column's PostgreSQL type without its length: VARCHAR(64) -> VARCHAR. Cached:
+    the ledger's statements ask once per value."""
     sql_type = str(model._meta.fields_map[name].get_for_dialect("postgres", "SQL_TYPE"))
     return sql_type.split("(")[0]
 
