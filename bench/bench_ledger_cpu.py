@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_paybill import _drop_postgres, _postgres_database  # noqa: E402
+from bench.bench_paybill import on_postgres, positive_ints  # noqa: E402
 
 MEMBERS = 64
 
@@ -95,13 +95,6 @@ async def _measure(database_url: str, sizes: list[int], payments: int) -> list[s
     return lines
 
 
-def _sizes(text: str) -> list[int]:
-    sizes = [int(part) for part in text.split(",")]
-    if not sizes or min(sizes) < 1:
-        raise argparse.ArgumentTypeError("batch sizes are positive integers")
-    return sizes
-
-
 def _run(database_url: str, args: argparse.Namespace) -> list[str]:
     import uvloop
 
@@ -110,7 +103,7 @@ def _run(database_url: str, args: argparse.Namespace) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--batches", type=_sizes, default=[1, 2, 4, 8, 16, 32])
+    parser.add_argument("--batches", type=positive_ints, default=[1, 2, 4, 8, 16, 32])
     parser.add_argument("--payments", type=int, default=400, help="per batch size and pass")
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
@@ -121,11 +114,7 @@ def main() -> None:
     if not args.skip_sqlite:
         results["SQLite"] = _run(f"sqlite://{folder / 'cpu.sqlite3'}", args)
     if not args.skip_postgres:
-        url, name = asyncio.run(_postgres_database())
-        try:
-            results["PostgreSQL"] = _run(url, args)
-        finally:
-            asyncio.run(_drop_postgres(name))
+        results["PostgreSQL"] = on_postgres(lambda url: _run(url, args))
     for backend, lines in results.items():
         print(f"{backend}: pay_bill calls started together (k), per payment")
         print(f"{'k':>5s} {'CPU ms':>12s} {'wall ms':>13s} {'payments':>9s}")

@@ -32,14 +32,16 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 MEMBERS = 32
+T = TypeVar("T")
 VIEWER = json.dumps({"query": "query { viewer { id } }"}).encode()
 PAY = (
     "mutation($input: PayBillInput!) { payBill(input: $input) "
@@ -274,11 +276,24 @@ def _run_backend(database_url: str, args: argparse.Namespace) -> Figures:
     )
 
 
-def _counts(text: str) -> list[int]:
-    counts = [int(part) for part in text.split(",")]
-    if not counts or min(counts) < 1:
-        raise argparse.ArgumentTypeError("connection counts are positive integers")
-    return counts
+def on_postgres(run: Callable[[str], T]) -> T:
+    """`run(url)` on a PostgreSQL database created for it, dropped afterwards."""
+    url, name = asyncio.run(_postgres_database())
+    try:
+        return run(url)
+    finally:
+        asyncio.run(_drop_postgres(name))
+
+
+def positive_ints(text: str) -> list[int]:
+    """A comma-separated list of positive integers, as an argparse type: "16,32"."""
+    try:
+        values = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list like 16,32") from None
+    if min(values) < 1:
+        raise argparse.ArgumentTypeError("the values must be positive integers")
+    return values
 
 
 def main() -> None:
@@ -286,7 +301,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument(
-        "--connections", type=_counts, default=[16, 32], help="comma-separated, e.g. 16,32"
+        "--connections", type=positive_ints, default=[16, 32], help="comma-separated, e.g. 16,32"
     )
     parser.add_argument("--clients", type=int, default=2, help="client OS processes")
     parser.add_argument("--skip-postgres", action="store_true")
@@ -296,11 +311,7 @@ def main() -> None:
     sqlite_url = f"sqlite://{Path(tempfile.mkdtemp(prefix='carepay-bench-')) / 'bench.sqlite3'}"
     results["SQLite"] = _run_backend(sqlite_url, args)
     if not args.skip_postgres:
-        url, name = asyncio.run(_postgres_database())
-        try:
-            results["PostgreSQL"] = _run_backend(url, args)
-        finally:
-            asyncio.run(_drop_postgres(name))
+        results["PostgreSQL"] = on_postgres(lambda url: _run_backend(url, args))
 
     print(
         f"one uvicorn worker; keep-alive connections shared by {args.clients} client "
