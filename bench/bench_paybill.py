@@ -14,10 +14,11 @@ ledger exact to the cent. Prints one table, a row per database and connection co
 the mean rates, their ratio, and the lowest and highest ratio of a single round (the
 machine's own noise, as one round's two phases run seconds apart).
 
-The first connection count is the headline figure. A viewer request never waits on
-anything but the CPU, so 16 connections saturate the worker; a payBill request spends
-most of its time waiting for its ledger transactions, so the worker is not saturated
-until more requests are in flight. The further counts show where that leaves it.
+The first connection count is the headline figure. A viewer request waits only for
+two short reads (its sign-in), so 16 connections keep the worker busy; a payBill
+request spends most of its time waiting for its two ledger transactions, and at 16
+connections the worker idles 10-15% of the time. The further counts show the rates
+with more requests in flight.
 """
 
 from __future__ import annotations
