@@ -144,7 +144,7 @@ def _measure(pool: multiprocessing.pool.Pool, load: Load, clients: int) -> int:
 
 
 @contextlib.asynccontextmanager
-async def _database(database_url: str) -> AsyncIterator[None]:
+async def database(database_url: str) -> AsyncIterator[None]:
     """The database, open in this task only (the bench opens several in one process)."""
     from tortoise import Tortoise
     from tortoise.backends.base.executor import EXECUTOR_CACHE
@@ -171,7 +171,7 @@ async def _seed(database_url: str) -> list[Member]:
     settings = Settings.from_env({"CAREPAY_SECRET_KEY": SECRET})
     await apply_migrations(database_url)
     members = []
-    async with _database(database_url):
+    async with database(database_url):
         for n in range(MEMBERS):
             email = f"bench{n}@example.org"
             person = await factories.member(email)
@@ -187,10 +187,12 @@ async def _seed(database_url: str) -> list[Member]:
     return members
 
 
-async def _verify(database_url: str, paid_requests: int) -> str:
+async def verify(database_url: str, paid_requests: int) -> str:
+    """Exactly one payment and one processor charge per successful payBill of 1.00, and
+    every bill's ledger exact to the cent; SystemExit otherwise."""
     from models import Bill, Payment, SandboxCharge
 
-    async with _database(database_url):
+    async with database(database_url):
         payments = await Payment.all().count()
         charges = await SandboxCharge.all().count()
         bills = await Bill.all()
@@ -273,7 +275,7 @@ def _run_backend(database_url: str, args: argparse.Namespace) -> Figures:
     return Figures(
         viewer={c: rates["viewer", c] for c in args.connections},
         pay={c: rates["pay", c] for c in args.connections},
-        check=asyncio.run(_verify(database_url, paid)),
+        check=asyncio.run(verify(database_url, paid)),
     )
 
 

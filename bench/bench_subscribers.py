@@ -142,13 +142,13 @@ def _figures(answered: dict[str, float], receipts: list[Receipts], rss: float) -
 
 
 async def _seed(database_url: str) -> tuple[str, str, str]:
-    from bench.bench_paybill import _database
+    from bench.bench_paybill import database
     from graph.ids import to_global_id
     from models.migrate import apply_migrations
     from tests import factories
 
     await apply_migrations(database_url)
-    async with _database(database_url):
+    async with database(database_url):
         alex = await factories.member("alex@example.org", name="Alex Rivera")
         bill = await factories.bill(await factories.account(alex), due=10**10)
         card = await factories.card(alex)
@@ -156,10 +156,10 @@ async def _seed(database_url: str) -> tuple[str, str, str]:
 
 
 async def _outbox_position(database_url: str) -> str:
-    from bench.bench_paybill import _database
+    from bench.bench_paybill import database
     from resolvers.event_log import event_cursor, last_id
 
-    async with _database(database_url):
+    async with database(database_url):
         return event_cursor(await last_id())
 
 

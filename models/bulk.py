@@ -43,12 +43,11 @@ class Then:
     """A SELECT to run right after an UPDATE of `update_rows`: on PostgreSQL in the same
     statement (one round trip less), where it starts only once the UPDATE has taken its
     row locks; elsewhere as a statement of its own. `sql(params, gate)` writes it, with
-    the SQL condition `gate` among its WHERE conditions and no CTE of its own; `key`
-    names a column none of its rows leaves NULL. `read` gives its rows, running it alone
-    if no UPDATE did."""
+    the SQL condition `gate` among its WHERE conditions and no CTE of its own, and reads
+    an "id" column no row leaves NULL. `read` gives its rows, running it alone if no
+    UPDATE did."""
 
     sql: Callable[[Params, str], str]
-    key: str = "id"
     rows: list[dict[str, Any]] | None = None
 
     async def read(self, conn: BaseDBAsyncClient) -> list[dict[str, Any]]:
@@ -123,7 +122,7 @@ async def _update_then(
     then.rows = [
         {k: v for k, v in row.items() if k != "changed_ids"}
         for row in rows
-        if row[then.key] is not None
+        if row["id"] is not None
     ]
     return changed
 
