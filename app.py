@@ -37,19 +37,19 @@ from settings import Settings
 log = logging.getLogger(__name__)
 
 # Net new container objects between two collections of the youngest generation (the
-# interpreter's default is 700), and how many collections of each generation trigger
-# one of the next.
-GC_THRESHOLDS = (20_000, 20, 10)
+# interpreter's default is 700); the older generations keep the defaults.
+GC_THRESHOLDS = (10_000, 10, 10)
 
 
 def quiet_collector() -> None:
     """Keep the cycle collector off the long-lived heap, and let it run less often.
 
     Everything alive once the worker has started (modules, the schema, the database
-    pool) lives as long as the worker: frozen, the collector no longer walks it. Left
-    to the defaults, under payBill load a full collection walked all of it about once a
-    second, stalling every request in flight for some 80 ms, and the collector took
-    about 13% of the worker's time; bench/RESULTS.md has the figures."""
+    pool) lives as long as the worker: frozen, the collector no longer walks it. Under
+    payBill load with the defaults, full collections walked all of it every second or
+    two, each stalling every request in flight for 75-105 ms, and the collector took
+    9-13% of the worker's CPU; after this, 3%, with pauses under 20 ms
+    (bench/bench_gc.py; figures in bench/RESULTS.md)."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)

@@ -160,7 +160,7 @@ async def database(database_url: str) -> AsyncIterator[None]:
         EXECUTOR_CACHE.clear()  # statements compiled for this dialect must not leak to the next
 
 
-async def _seed(database_url: str) -> list[Member]:
+async def seed(database_url: str) -> list[Member]:
     from graph.auth import mint_token
     from graph.ids import to_global_id
     from models.migrate import apply_migrations
@@ -254,7 +254,7 @@ class Figures:
 def _run_backend(database_url: str, args: argparse.Namespace) -> Figures:
     from tests.e2e.server import ServerProcess
 
-    members = tuple(asyncio.run(_seed(database_url)))
+    members = tuple(asyncio.run(seed(database_url)))
     rates: dict[tuple[str, int], list[float]] = {}
     paid = 0
     with (
