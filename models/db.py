@@ -17,6 +17,10 @@ MODEL_MODULES = [
 ]
 MIGRATIONS_MODULE = "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 15000
+# Connections per worker to PostgreSQL, unless the URL asks for another (?maxsize=N).
+# With Tortoise's 5, under payBill load the ledger's and the sandbox's batches held two
+# and sign-ins queued for the rest (bench/RESULTS.md).
+POSTGRES_POOL_SIZE = 16
 
 
 def tortoise_config(database_url: str) -> dict[str, Any]:
@@ -30,6 +34,7 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
         credentials.setdefault("foreign_keys", "ON")
     else:
         connection["credentials"].setdefault("reset", _keep_session)
+        connection["credentials"].setdefault("maxsize", POSTGRES_POOL_SIZE)
     return {
         "connections": {"default": connection},
         "apps": {
