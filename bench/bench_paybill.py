@@ -1,6 +1,6 @@
 """payBill mutations/s next to `viewer { id }` queries/s, one uvicorn worker, SQLite and PostgreSQL.
 
-    .venv/bin/python -m bench.bench_paybill [--seconds 5] [--rounds 4] [--connections 16,32]
+    .venv/bin/python -m bench.bench_paybill [--seconds 5] [--rounds 4] [--connections 16,32,64]
 
 For each database (a fresh SQLite file, and a PostgreSQL database created for the run
 and dropped after) the run seeds 32 members, each with a bill and a saved card, starts
@@ -12,13 +12,15 @@ answer is checked (no errors, payment SUCCEEDED), and afterwards the database mu
 exactly one payment and one processor charge per successful request, with every bill's
 ledger exact to the cent. Prints one table, a row per database and connection count:
 the mean rates, their ratio, and the lowest and highest ratio of a single round (the
-machine's own noise, as one round's two phases run seconds apart).
+machine's own noise, as one round's two phases run seconds apart). Then, per database,
+each kind's peak: its highest mean rate over the connection counts (the worker's
+capacity for it), and the ratio of the two peaks.
 
 The first connection count is the headline figure. A viewer request waits only for
 two short reads (its sign-in), so 16 connections keep the worker busy; a payBill
-request spends most of its time waiting for its two ledger transactions, and at 16
-connections the worker idles 10-15% of the time. The further counts show the rates
-with more requests in flight.
+request also waits for its ledger batches, whose statements run one after another in
+the database, and at 16 connections the worker idles 12-18% of the time on
+PostgreSQL. The further counts show the rates with more requests in flight.
 """
 
 from __future__ import annotations
@@ -245,6 +247,12 @@ class Figures:
         """Mean payBill rate over mean viewer rate."""
         return statistics.mean(self.pay[conns]) / statistics.mean(self.viewer[conns])
 
+    def peak(self, kind: str) -> tuple[float, int]:
+        """The highest mean rate of a kind of request ("viewer" or "pay") over the
+        connection counts, and the count it came at: the worker's capacity for it."""
+        rates = self.viewer if kind == "viewer" else self.pay
+        return max((statistics.mean(r), conns) for conns, r in rates.items())
+
     def spread(self, conns: int) -> tuple[float, float]:
         """The lowest and highest ratio of one round's adjacent viewer and payBill phases."""
         ratios = [p / v for p, v in zip(self.pay[conns], self.viewer[conns], strict=True)]
@@ -304,7 +312,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument(
-        "--connections", type=positive_ints, default=[16, 32], help="comma-separated, e.g. 16,32"
+        "--connections", type=positive_ints, default=[16, 32, 64], help="comma-separated"
     )
     parser.add_argument("--clients", type=int, default=2, help="client OS processes")
     parser.add_argument("--skip-postgres", action="store_true")
@@ -329,6 +337,13 @@ def main() -> None:
             low, high = figures.spread(conns)
             row = f"{backend:12s} {conns:5d} {viewer:13.0f} {pay:10.0f} {figures.ratio(conns):6.2f}"
             print(f"{row} {low:.2f}-{high:.2f}  {figures.check}")
+    if len(args.connections) > 1:
+        for backend, figures in results.items():
+            (viewer, at_v), (pay, at_p) = figures.peak("viewer"), figures.peak("pay")
+            print(
+                f"{backend:12s} peak: viewer{{id}} {viewer:.0f}/s at {at_v}, "
+                f"payBill {pay:.0f}/s at {at_p}, ratio {pay / viewer:.2f}"
+            )
 
 
 if __name__ == "__main__":
