@@ -47,7 +47,7 @@ def quiet_collector() -> None:
     Everything alive once the worker has started (modules, the schema, the database
     pool) lives as long as the worker: frozen, the collector no longer walks it. Under
     payBill load with the defaults, full collections walked all of it every second or
-    two, each stalling every request in flight for 75-105 ms, and the collector took
+    two, each stalling every request in flight for 76-106 ms, and the collector took
     9-13% of the worker's CPU; after this, 3%, with pauses under 20 ms
     (bench/bench_gc.py; figures in bench/RESULTS.md)."""
     gc.collect()
