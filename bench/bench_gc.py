@@ -31,7 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_paybill import PAY, Member, database, on_postgres, seed, verify  # noqa: E402
+from bench.bench_paybill import Member, database, on_postgres, pay_body, seed, verify  # noqa: E402
 
 DEFAULT_THRESHOLDS = (700, 10, 10)
 ROUNDS = 2  # of each phase, alternating
@@ -73,18 +73,13 @@ async def _load(client: Any, members: Sequence[Member], tag: str, count: int, wi
     async def lane() -> None:
         for n in queue:
             member = members[n % len(members)]
-            variables = {
-                "input": {
-                    "billId": member.bill_id,
-                    "amount": "1.00",
-                    "paymentMethodId": member.method_id,
-                    "idempotencyKey": f"{tag}-{n}",
-                }
-            }
             answer = await client.post(
                 "/graphql",
-                json={"query": PAY, "variables": variables},
-                headers={"Authorization": f"Bearer {member.token}"},
+                content=pay_body(member, f"{tag}-{n}"),
+                headers={
+                    "Authorization": f"Bearer {member.token}",
+                    "Content-Type": "application/json",
+                },
             )
             result = answer.json()["data"]["payBill"]
             if result["errors"] or result["payment"]["status"] != "SUCCEEDED":

@@ -82,7 +82,8 @@ def _request(load: Load, member: Member, body: bytes) -> bytes:
     return head.encode() + body
 
 
-def _pay_body(member: Member, key: str) -> bytes:
+def pay_body(member: Member, key: str) -> bytes:
+    """A payBill request's JSON body: 1.00 on the member's bill with their card."""
     variables = {
         "input": {
             "billId": member.bill_id,
@@ -104,7 +105,7 @@ async def _connection(load: Load, index: int, stop: float) -> int:
             if load.kind == "viewer":
                 body = VIEWER
             else:
-                body = _pay_body(member, f"{load.tag}-{index}-{done}")
+                body = pay_body(member, f"{load.tag}-{index}-{done}")
             writer.write(_request(load, member, body))
             status = await reader.readline()
             length = 0
