@@ -69,6 +69,11 @@ def set_timezone(zone: tzinfo) -> None:
     _zone = zone
 
 
+def service_zone() -> tzinfo:
+    """The zone whose calendar dates are the service's days."""
+    return _zone
+
+
 def local_date(at: datetime) -> date:
     """The service-zone calendar date of an instant: due dates, reminders and autopay days."""
     return at.astimezone(_zone).date()

@@ -25,7 +25,7 @@ from decimal import Decimal
 from tortoise import connections
 from tortoise.backends.base.client import TransactionalDBClient
 
-from adapters.clock import now
+from adapters.clock import now, service_zone
 from adapters.processor import ChargeOutcome, ChargeResult, ProcessorUnavailable, get_processor
 from models.business_days import add_business_days
 from models.db import is_transient_conflict
@@ -157,7 +157,7 @@ def _charge_move(payment: Payment, result: ChargeResult, record_id: int | None) 
     elif result.outcome is ChargeOutcome.PROCESSING:
         to, move = PaymentStatus.PROCESSING, BillMove.NONE
         days = Settings.from_env().ach_settlement_days
-        changes["settle_after"] = add_business_days(now(), days)
+        changes["settle_after"] = add_business_days(now(), days, service_zone())
     else:
         to, move = PaymentStatus.FAILED, BillMove.RELEASE
         changes["failure_code"] = result.error_code or PaymentErrorCode.CARD_DECLINED.value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -105,3 +106,15 @@ def test_ach_settles_on_banking_days() -> None:
     wednesday = datetime(2026, 11, 25, 10, tzinfo=UTC)  # Thanksgiving is the 26th
     assert add_business_days(wednesday, 1) == datetime(2026, 11, 27, 10, tzinfo=UTC)
     assert not is_business_day(date(2026, 12, 25))
+
+
+def test_ach_banking_days_are_counted_on_the_service_zones_calendar() -> None:
+    new_york = ZoneInfo("America/New_York")
+    friday_evening = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)  # Friday 21:00 in New York
+    # Counted in New York: Friday + Monday, Tuesday -> Tuesday 21:00 there.
+    assert add_business_days(friday_evening, 2, new_york) == datetime(2026, 11, 25, 2, tzinfo=UTC)
+    # Counted on UTC dates it was a Saturday payment, due a day earlier.
+    assert add_business_days(friday_evening, 2) == datetime(2026, 11, 24, 2, tzinfo=UTC)
+    # Across the end of daylight saving time (November 1st) the local time is kept.
+    friday = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)  # Friday 10:00 EDT
+    assert add_business_days(friday, 1, new_york) == datetime(2026, 11, 2, 15, tzinfo=UTC)

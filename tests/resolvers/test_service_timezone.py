@@ -10,9 +10,13 @@ import pytest
 
 from adapters.clock import FixedClock, local_date, set_clock, set_timezone, today
 from models import Notification, Payment
-from models.enums import NotificationKind
+from models.enums import BankAccountType, NotificationKind, PaymentStatus
+from resolvers.access import load_viewer
 from resolvers.autopay_charges import run_autopay
+from resolvers.payment_methods import BankAccount, add_bank_account
+from resolvers.payments import pay_bill
 from resolvers.reminders import send_reminders
+from resolvers.settlement import settle_due
 from settings import Settings, SettingsError
 from tests import factories
 
@@ -79,3 +83,27 @@ async def test_autopay_charges_on_the_charge_day_in_the_service_zone(
     assert await charge_at(datetime(2026, 12, 7, 0, 30, tzinfo=UTC)) == 0
     # Monday 09:00 in New York.
     assert await charge_at(datetime(2026, 12, 7, 14, 0, tzinfo=UTC)) == 1
+
+
+async def test_an_ach_debit_counts_banking_days_from_its_day_in_the_service_zone(
+    db: str, new_york: None
+) -> None:
+    friday_evening = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)  # Friday 21:00 in New York
+    set_clock(FixedClock(friday_evening))
+    alex = await factories.member("alex@example.org")
+    bill = await factories.bill(await factories.account(alex), due=20_000)
+    viewer = await load_viewer("alex@example.org", "member")
+    assert viewer is not None
+    bank = BankAccount("110000000", "000123456789", BankAccountType.CHECKING, "Alex Rivera")
+    method = await add_bank_account(viewer=viewer, account=bank)
+
+    payment = await pay_bill(
+        viewer=viewer, bill_id=bill.id, amount=12_000, method_id=method.id, idempotency_key="k"
+    )
+
+    # A Friday payment in New York: Monday and Tuesday, then Tuesday 21:00 there. On UTC
+    # dates it would have been a Saturday payment, settling a day earlier.
+    assert payment.status is PaymentStatus.PROCESSING
+    assert payment.settle_after == datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+    assert (await settle_due(datetime(2026, 11, 25, 1, 0, tzinfo=UTC))).settled == []
+    assert (await settle_due(payment.settle_after)).settled == [payment.id]
