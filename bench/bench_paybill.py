@@ -6,15 +6,17 @@ For each database (a fresh SQLite file, and a PostgreSQL database created for th
 and dropped after) the run seeds 32 members, each with a bill and a saved card, starts
 `carepay serve --workers 1` (uvloop, httptools), and drives it from separate OS
 processes over keep-alive HTTP/1.1 connections: `viewer { id }` for N seconds, then
-payBill (1.00 on the member's bill, a new idempotency key per request), `--rounds`
-times, at each number of connections given (the same for both kinds of request). Every
-answer is checked (no errors, payment SUCCEEDED), and afterwards the database must hold
-exactly one payment and one processor charge per successful request, with every bill's
-ledger exact to the cent. Prints one table, a row per database and connection count:
-the mean rates, their ratio, and the lowest and highest ratio of a single round (the
-machine's own noise, as one round's two phases run seconds apart). Then, per database,
-each kind's peak: its highest mean rate over the connection counts (the worker's
-capacity for it), and the ratio of the two peaks.
+payBill (1.00 on the member's bill, a new idempotency key per request), at each number
+of connections given (the same for both kinds of request), `--rounds` times. Each round
+runs on a server process of its own (restarted, then warmed up with both kinds of
+request): two processes of the same server can differ in speed by up to 15%, and one
+process would stand for all. Every answer is checked (no errors, payment SUCCEEDED),
+and afterwards the database must hold exactly one payment and one processor charge per
+successful request, with every bill's ledger exact to the cent. Prints one table, a
+row per database and connection count: the mean rates, their ratio, and the lowest and
+highest ratio of a single round (the machine's own noise, as one round's two phases
+run seconds apart). Then, per database, each kind's peak: its highest mean rate over
+the connection counts (the worker's capacity for it), and the ratio of the two peaks.
 
 The first connection count is the headline figure. A viewer request waits only for
 two short reads (its sign-in), so 16 connections keep the worker busy; a payBill
@@ -44,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 MEMBERS = 32
+WARM_SECONDS = 1.5  # of each kind of request, after each server start, not counted
 T = TypeVar("T")
 VIEWER = json.dumps({"query": "query { viewer { id } }"}).encode()
 PAY = (
@@ -270,14 +273,17 @@ def _run_backend(database_url: str, args: argparse.Namespace) -> Figures:
         ServerProcess(database_url, workers=1, migrate=False) as server,
         multiprocessing.get_context("spawn").Pool(args.clients) as pool,
     ):
-        plan = [("warm", 2.0)] + [(f"r{n}", args.seconds) for n in range(args.rounds)]
-        for tag, seconds in plan:
-            for conns in args.connections:
+        for n in range(args.rounds):
+            if n:
+                server.restart()  # one server process's speed is not the next one's
+            plan = [(f"warm{n}", args.connections[0], WARM_SECONDS)]
+            plan += [(f"r{n}", conns, args.seconds) for conns in args.connections]
+            for tag, conns, seconds in plan:
                 for kind in ("viewer", "pay"):
                     load = Load(server.port, kind, members, seconds, conns, f"{tag}{conns}{kind}")
                     done = _measure(pool, load, args.clients)
                     paid += done if kind == "pay" else 0
-                    if tag != "warm":
+                    if not tag.startswith("warm"):
                         rates.setdefault((kind, conns), []).append(done / seconds)
         if "Traceback" in server.log():
             raise SystemExit(server.log()[-4000:])
