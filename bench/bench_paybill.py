@@ -40,7 +40,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -98,6 +98,15 @@ def pay_body(member: Member, key: str) -> bytes:
     return json.dumps({"query": PAY, "variables": variables}).encode()
 
 
+def check_paid(answer: dict[str, Any]) -> None:
+    """RuntimeError unless a payBill answer holds a SUCCEEDED payment and no errors."""
+    result = (answer.get("data") or {}).get("payBill")
+    if answer.get("errors") or not result or result["errors"]:
+        raise RuntimeError(f"payment failed: {answer}")
+    if result["payment"]["status"] != "SUCCEEDED":
+        raise RuntimeError(f"payment failed: {result}")
+
+
 async def _connection(load: Load, index: int, stop: float) -> int:
     """One keep-alive connection sending requests back to back; returns how many succeeded."""
     reader, writer = await asyncio.open_connection("127.0.0.1", load.port)
@@ -119,9 +128,7 @@ async def _connection(load: Load, index: int, stop: float) -> int:
             if b" 200 " not in status or "errors" in answer:
                 raise RuntimeError(f"bad answer: {status!r} {answer}")
             if load.kind == "pay":
-                result = answer["data"]["payBill"]
-                if result["errors"] or result["payment"]["status"] != "SUCCEEDED":
-                    raise RuntimeError(f"payment failed: {result}")
+                check_paid(answer)
             done += 1
     finally:
         writer.close()
