@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from models.bulk import Params
 from models.enums import AccessRole, Role
-from models.people import AccountAccess, Member
+from models.people import Member
 
 PAYING_ROLES = frozenset({AccessRole.GUARANTOR, AccessRole.PROXY_PAY})
 
@@ -43,13 +44,24 @@ class Viewer:
 
 
 async def load_viewer(email: str, claimed_role: str) -> Viewer | None:
-    """The viewer for a verified token's claims, or None if the member is unknown."""
-    member = await Member.get_or_none(email=email.lower())
-    if member is None:
+    """The viewer for a verified token's claims, or None if the member is unknown.
+
+    One statement reads the member and their unrevoked access together, since every
+    signed-in request asks for both."""
+    conn = Member._meta.db
+    p = Params(conn)
+    sql = (
+        'SELECT "member".*, "access"."account_id" AS "access_account", '
+        '"access"."role" AS "access_role" FROM "member" LEFT JOIN "account_access" AS "access" '
+        'ON "access"."member_id" = "member"."id" AND "access"."revoked_at" IS NULL '
+        f'WHERE "member"."email" = {p(email.lower())}'
+    )
+    rows = await conn.execute_query_dict(sql, p.values)
+    if not rows:
         return None
+    held = [(row.pop("access_account"), row.pop("access_role")) for row in rows]
+    member = Member._init_from_db(**rows[0])
     if claimed_role == Role.STAFF.value and member.role == Role.STAFF:
         return Viewer(member=member, access=None)
-    rows = await AccountAccess.filter(member_id=member.id, revoked_at__isnull=True).values_list(
-        "account_id", "role"
-    )
-    return Viewer(member=member, access={int(a): AccessRole(r) for a, r in rows})
+    access = {int(account): AccessRole(role) for account, role in held if account is not None}
+    return Viewer(member=member, access=access)

@@ -42,8 +42,8 @@ async def test_nested_query_statement_count_does_not_grow_with_bills(db: str, bi
     baseline = await _statements_for(1)
     await truncate_all()
     assert await _statements_for(bills) == baseline
-    # member + access (the viewer), accounts, bills, line items, payments
-    assert baseline == 6
+    # the viewer (member and access in one), accounts, bills, line items, payments
+    assert baseline == 5
 
 
 async def test_without_dataloaders_the_same_query_costs_a_statement_per_bill(db: str) -> None:
