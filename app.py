@@ -31,6 +31,7 @@ from graph.ws import FrameEncoder, KeepAliveHandler, connection_token
 from models.db import close_db, init_db
 from models.health import database_status
 from resolvers.events import EventHub, hub_for
+from resolvers.payments import finish_in_flight
 from resolvers.scheduler_loop import SchedulerLoop
 from settings import Settings
 
@@ -39,6 +40,9 @@ log = logging.getLogger(__name__)
 # Net new container objects between two collections of the youngest generation (the
 # interpreter's default is 700); the older generations keep the defaults.
 GC_THRESHOLDS = (10_000, 10, 10)
+# How long shutdown waits for payBill requests still running (their callers may have
+# left); the reconciler finishes any that take longer.
+PAYMENTS_GRACE_SECONDS = 10.0
 
 
 def quiet_collector() -> None:
@@ -153,6 +157,7 @@ def create_app(settings: Settings | None = None, **graphql_options: Any) -> Star
         try:
             yield
         finally:
+            await finish_in_flight(PAYMENTS_GRACE_SECONDS)
             await graphql.events.stop()
             await scheduler.stop()
             await close_db()
