@@ -31,8 +31,8 @@ from graph.ws import FrameEncoder, KeepAliveHandler, connection_token
 from models.db import close_db, init_db
 from models.health import database_status
 from resolvers.events import EventHub, hub_for
-from resolvers.payments import finish_in_flight
 from resolvers.scheduler_loop import SchedulerLoop
+from resolvers.to_the_end import finish_in_flight
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -40,8 +40,8 @@ log = logging.getLogger(__name__)
 # Net new container objects between two collections of the youngest generation (the
 # interpreter's default is 700); the older generations keep the defaults.
 GC_THRESHOLDS = (10_000, 10, 10)
-# How long shutdown waits for payBill requests still running (their callers may have
-# left); the reconciler finishes any that take longer.
+# How long shutdown waits for payments, cancellations and refunds still running (their
+# callers may have left); the reconciler and the settlement job finish any that take longer.
 PAYMENTS_GRACE_SECONDS = 10.0
 
 

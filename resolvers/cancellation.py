@@ -13,6 +13,7 @@ from resolvers.errors import Forbidden
 from resolvers.payment_errors import PaymentError
 from resolvers.payment_ledger import transition
 from resolvers.payment_states import BillMove
+from resolvers.to_the_end import to_the_end
 
 OPERATION = "cancelPayment"
 
@@ -22,7 +23,12 @@ def _not_cancelable(message: str) -> PaymentError:
 
 
 async def cancel_payment(*, viewer: Viewer, payment_id: int, idempotency_key: str) -> Payment:
-    """Cancel a PROCESSING ACH payment before settlement, once per idempotency key."""
+    """Cancel a PROCESSING ACH payment before settlement, once per idempotency key. Once
+    begun, it runs to its end even if the caller leaves."""
+    return await to_the_end(_cancel(viewer, payment_id, idempotency_key))
+
+
+async def _cancel(viewer: Viewer, payment_id: int, idempotency_key: str) -> Payment:
     idempotency.check_key(idempotency_key)
     payment = await Payment.get_or_none(id=payment_id)
     if payment is None or not viewer.can_see(payment.account_id):

@@ -11,21 +11,17 @@ models/group_commit.py, and resolvers/payment_ledger.py): one transaction reserv
 requests' payments and records others' outcomes. Each request still gets its own result.
 A declined payment is kept as FAILED with its failure code, and pay_bill raises
 PaymentError carrying it.
-Once begun, a request runs to its end even if its caller leaves (a closed WebSocket
-cancels its operations, say): the payment is charged and recorded at once, and a retry
-with the same key finds it. The app's shutdown waits for such requests
-(`finish_in_flight`). A crash between 1 and 3 leaves a PENDING payment that
-`resolvers.settlement.reconcile` finishes with the same processor key.
+Once begun, a request runs to its end even if its caller leaves (resolvers/to_the_end.py):
+the payment is charged and recorded at once. A crash between 1 and 3 leaves a PENDING
+payment that `resolvers.settlement.reconcile` finishes with the same processor key.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
 
 from tortoise import connections
 from tortoise.backends.base.client import TransactionalDBClient
@@ -45,20 +41,13 @@ from resolvers.payment_ledger import Done, Work, record_all, transition_all
 from resolvers.payment_moves import Move
 from resolvers.payment_reserve import OPERATION, KeyTaken, Reservation, Reserved
 from resolvers.payment_states import BillMove
+from resolvers.to_the_end import to_the_end
 from settings import Settings
 
 log = logging.getLogger(__name__)
 _CLAIM_ATTEMPTS = 3
 
-__all__ = [
-    "PaymentError",
-    "apply_charge_result",
-    "finish_in_flight",
-    "pay_bill",
-    "pay_bill_decimal",
-]
-# Requests running to their end, whether or not their callers still wait (per process).
-_IN_FLIGHT: set[asyncio.Task[Payment]] = set()
+__all__ = ["PaymentError", "apply_charge_result", "pay_bill", "pay_bill_decimal"]
 
 
 async def pay_bill(
@@ -112,32 +101,7 @@ async def _pay(
         key=key,
         processor_key="pay_" + secrets.token_hex(16),
     )
-    return await _to_the_end(_reserve_and_charge(request))
-
-
-async def _to_the_end(work: Coroutine[Any, Any, Payment]) -> Payment:
-    """Run a request in a task of its own that a caller who leaves does not cancel."""
-    task = asyncio.ensure_future(work)
-    _IN_FLIGHT.add(task)
-    task.add_done_callback(_finished)
-    return await asyncio.shield(task)
-
-
-def _finished(task: asyncio.Task[Payment]) -> None:
-    _IN_FLIGHT.discard(task)
-    if not task.cancelled():
-        task.exception()  # its caller, if still there, hears of it; nobody else needs to
-
-
-async def finish_in_flight(grace: float) -> int:
-    """Wait up to `grace` seconds for running payBill requests (at shutdown); the
-    number still unfinished, which the reconciler will finish."""
-    if not _IN_FLIGHT:
-        return 0
-    _, unfinished = await asyncio.wait(set(_IN_FLIGHT), timeout=grace)
-    if unfinished:
-        log.warning("%d payBill requests unfinished; the reconciler finishes them", len(unfinished))
-    return len(unfinished)
+    return await to_the_end(_reserve_and_charge(request))
 
 
 async def _reserve_and_charge(request: Reservation) -> Payment:

@@ -32,6 +32,7 @@ from resolvers.access import Viewer
 from resolvers.errors import Forbidden
 from resolvers.payment_errors import CARD_NUMBER_MESSAGE, PaymentError
 from resolvers.payment_states import LedgerError, write_event
+from resolvers.to_the_end import to_the_end
 
 log = logging.getLogger(__name__)
 OPERATION = "refundPayment"
@@ -46,10 +47,18 @@ async def refund_payment(
     reason: str | None,
     idempotency_key: str,
 ) -> Payment:
-    """Refund a succeeded payment (all that is left of it when `amount` is None); staff only."""
+    """Refund a succeeded payment (all that is left of it when `amount` is None); staff only.
+    Once begun, it runs to its end even if the caller leaves."""
+    work = _refund(viewer, payment_id, amount, reason, idempotency_key)
+    return await to_the_end(work)
+
+
+async def _refund(
+    viewer: Viewer, payment_id: int, amount: Decimal | None, reason: str | None, key: str
+) -> Payment:
     if not viewer.is_staff:
         raise Forbidden("Only billing staff may refund payments.")
-    idempotency.check_key(idempotency_key)
+    idempotency.check_key(key)
     _check_reason(reason)
     payment = await Payment.get_or_none(id=payment_id)
     if payment is None:
@@ -64,11 +73,11 @@ async def refund_payment(
     request_hash = idempotency.fingerprint(OPERATION, request)
     for _ in range(3):
         try:
-            refund = await _record(viewer, payment.id, minor, reason, idempotency_key, request_hash)
+            refund = await _record(viewer, payment.id, minor, reason, key, request_hash)
         except idempotency.KeyTaken:
             stored = await idempotency.existing(
                 member_id=viewer.member.id,
-                key=idempotency_key,
+                key=key,
                 operation=OPERATION,
                 request_hash=request_hash,
             )

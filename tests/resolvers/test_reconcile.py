@@ -30,7 +30,7 @@ from models import (
 )
 from models.enums import PaymentErrorCode, PaymentStatus
 from resolvers.access import Viewer, load_viewer
-from resolvers.payments import PaymentError, finish_in_flight, pay_bill
+from resolvers.payments import PaymentError, pay_bill
 from resolvers.refunds import refund_payment
 from resolvers.settlement import reconcile
 from tests import factories
@@ -215,32 +215,3 @@ async def test_the_processor_refuses_to_run_inside_a_transaction(db: str) -> Non
                 idempotency_key="x", token="tok_visa", amount=100, currency="USD"
             )
     assert await SandboxCharge.all().count() == 0
-
-
-@pytest.mark.parametrize("leaves", ["at once", "while the processor answers"])
-async def test_a_payment_whose_caller_leaves_is_finished_at_once(
-    faulty: Faulty, leaves: str
-) -> None:
-    viewer, bill, method_id = await _household()
-    faulty.hold = asyncio.Event()
-    caller = asyncio.create_task(_pay(viewer, bill, method_id))
-    await asyncio.sleep(0)  # the request has begun
-    if leaves != "at once":
-        await asyncio.wait_for(faulty.first_held.wait(), timeout=10)
-    caller.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await caller
-
-    assert await finish_in_flight(0.05) == 1  # still held by the processor
-    faulty.hold.set()
-    assert await finish_in_flight(10) == 0
-
-    [payment] = await Payment.all()
-    assert payment.status is PaymentStatus.SUCCEEDED and payment.confirmation_number
-    assert await SandboxCharge.all().count() == 1
-    assert await Notification.all().count() == 1
-    assert (await reconcile(NOON + timedelta(minutes=10))).payments == {}
-    replay = await _pay(viewer, bill, method_id)
-    assert replay.id == payment.id and replay.status is PaymentStatus.SUCCEEDED
-    assert (await Bill.get(id=bill.id)).amount_due == 7_500
-    await assert_ledger()

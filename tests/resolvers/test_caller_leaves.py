@@ -1,0 +1,173 @@
+"""A payment, cancellation or refund whose caller leaves mid-request still finishes at once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Coroutine
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from adapters.clock import FixedClock, set_clock
+from adapters.processor import ChargeResult, RefundResult, set_processor
+from adapters.sandbox import SandboxProcessor
+from models import Bill, Notification, Payment, Refund, SandboxCharge
+from models.enums import BankAccountType, PaymentStatus
+from resolvers.access import Viewer, load_viewer
+from resolvers.cancellation import cancel_payment
+from resolvers.payment_methods import BankAccount, add_bank_account
+from resolvers.payments import pay_bill
+from resolvers.refunds import refund_payment
+from resolvers.settlement import reconcile
+from resolvers.to_the_end import finish_in_flight
+from tests import factories
+from tests.ledger import assert_ledger
+
+NOON = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
+LEAVES = ["at once", "while the processor answers"]
+
+
+class Held(SandboxProcessor):
+    """The sandbox, answering only once `hold` is set, while `holding`."""
+
+    def __init__(self) -> None:
+        self.holding = False
+        self.hold = asyncio.Event()
+        self.called = asyncio.Event()
+
+    async def charge(
+        self, *, idempotency_key: str, token: str, amount: int, currency: str
+    ) -> ChargeResult:
+        result = await super().charge(
+            idempotency_key=idempotency_key, token=token, amount=amount, currency=currency
+        )
+        await self._wait()
+        return result
+
+    async def cancel(self, *, reference: str) -> bool:
+        canceled = await super().cancel(reference=reference)
+        await self._wait()
+        return canceled
+
+    async def refund(
+        self, *, idempotency_key: str, reference: str, amount: int, currency: str
+    ) -> RefundResult:
+        result = await super().refund(
+            idempotency_key=idempotency_key, reference=reference, amount=amount, currency=currency
+        )
+        await self._wait()
+        return result
+
+    async def _wait(self) -> None:
+        if self.holding:
+            self.called.set()
+            await self.hold.wait()
+
+
+@pytest.fixture
+async def held(db: str) -> AsyncIterator[Held]:
+    processor = Held()
+    set_processor(processor)
+    set_clock(FixedClock(NOON))
+    try:
+        yield processor
+    finally:
+        set_processor(None)
+
+
+async def _leave(held: Held, leaves: str, request: Coroutine[Any, Any, Payment]) -> None:
+    """Start the request, cancel its caller at the moment named, then let the processor
+    answer; the request must then finish within the shutdown grace, with no one waiting."""
+    held.holding = True
+    caller = asyncio.create_task(request)
+    await asyncio.sleep(0)  # the request has begun
+    if leaves != "at once":
+        await asyncio.wait_for(held.called.wait(), timeout=10)
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    assert await finish_in_flight(0.05) == 1  # still waiting for the processor
+    held.hold.set()
+    assert await finish_in_flight(10) == 0
+    held.holding = False
+
+
+async def _member() -> tuple[Viewer, Bill]:
+    alex = await factories.member("alex@example.org")
+    bill = await factories.bill(await factories.account(alex), due=10_000)
+    viewer = await load_viewer("alex@example.org", "member")
+    assert viewer is not None
+    return viewer, bill
+
+
+@pytest.mark.parametrize("leaves", LEAVES)
+async def test_a_payment_whose_caller_leaves_is_charged_and_recorded(
+    held: Held, leaves: str
+) -> None:
+    viewer, bill = await _member()
+    card = await factories.card(viewer.member)
+
+    def pay() -> Coroutine[Any, Any, Payment]:
+        return pay_bill(
+            viewer=viewer, bill_id=bill.id, amount=2_500, method_id=card.id, idempotency_key="k"
+        )
+
+    await _leave(held, leaves, pay())
+
+    [payment] = await Payment.all()
+    assert payment.status is PaymentStatus.SUCCEEDED and payment.confirmation_number
+    assert await SandboxCharge.all().count() == 1
+    assert await Notification.all().count() == 1
+    assert (await reconcile(NOON + timedelta(minutes=10))).payments == {}
+    replay = await pay()
+    assert replay.id == payment.id and replay.status is PaymentStatus.SUCCEEDED
+    assert (await Bill.get(id=bill.id)).amount_due == 7_500
+    await assert_ledger()
+
+
+@pytest.mark.parametrize("leaves", LEAVES)
+async def test_a_cancellation_whose_caller_leaves_is_recorded(held: Held, leaves: str) -> None:
+    viewer, bill = await _member()
+    bank = BankAccount("110000000", "000123456789", BankAccountType.CHECKING, "Alex Rivera")
+    method = await add_bank_account(viewer=viewer, account=bank)
+    payment = await pay_bill(
+        viewer=viewer, bill_id=bill.id, amount=4_000, method_id=method.id, idempotency_key="p"
+    )
+    assert payment.status is PaymentStatus.PROCESSING
+
+    await _leave(
+        held, leaves, cancel_payment(viewer=viewer, payment_id=payment.id, idempotency_key="c")
+    )
+
+    assert (await Payment.get(id=payment.id)).status is PaymentStatus.CANCELED
+    assert (await Bill.get(id=bill.id)).amount_due == 10_000
+    await assert_ledger()
+
+
+@pytest.mark.parametrize("leaves", LEAVES)
+async def test_a_refund_whose_caller_leaves_is_sent_and_recorded(held: Held, leaves: str) -> None:
+    viewer, bill = await _member()
+    card = await factories.card(viewer.member)
+    payment = await pay_bill(
+        viewer=viewer, bill_id=bill.id, amount=6_000, method_id=card.id, idempotency_key="p"
+    )
+    await factories.member("billing@example.org", staff=True)
+    staff = await load_viewer("billing@example.org", "staff")
+    assert staff is not None
+
+    refund = refund_payment(
+        viewer=staff,
+        payment_id=payment.id,
+        amount=Decimal("10.00"),
+        reason=None,
+        idempotency_key="r",
+    )
+    await _leave(held, leaves, refund)
+
+    [sent] = await Refund.all()
+    assert sent.amount == 1_000 and sent.processor_reference
+    assert await SandboxCharge.filter(outcome="REFUNDED").count() == 1
+    assert (await Payment.get(id=payment.id)).amount_refunded == 1_000
+    await assert_ledger()
