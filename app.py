@@ -1,5 +1,6 @@
 """The ASGI app: GraphQL over HTTP and WebSocket, health checks, and the lifespan."""
 
+import asyncio
 import contextlib
 import gc
 import logging
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 # interpreter's default is 700); the older generations keep the defaults.
 GC_THRESHOLDS = (10_000, 10, 10)
 # How long shutdown waits for payments, cancellations and refunds still running (their
-# callers may have left); the reconciler and the settlement job finish any that take longer.
+# callers may have left); resolvers/to_the_end.py says what becomes of any cut off.
 PAYMENTS_GRACE_SECONDS = 10.0
 
 
@@ -157,9 +158,10 @@ def create_app(settings: Settings | None = None, **graphql_options: Any) -> Star
         try:
             yield
         finally:
-            await finish_in_flight(PAYMENTS_GRACE_SECONDS)
+            # The scheduler's current run and the requests in flight finish side by
+            # side; no new run starts meanwhile.
+            await asyncio.gather(finish_in_flight(PAYMENTS_GRACE_SECONDS), scheduler.stop())
             await graphql.events.stop()
-            await scheduler.stop()
             await close_db()
 
     return Starlette(

@@ -2,9 +2,8 @@
 
 A caller can be cancelled mid-request: a WebSocket that closes cancels its operations.
 A payment, cancellation or refund that has begun then still talks to the processor and
-records what it said at once, rather than leaving the reconciler or the settlement job
-to finish it later; a retry with the same idempotency key finds the result. The app's
-shutdown waits a while for such requests (`finish_in_flight`).
+records what it said at once; a retry with the same idempotency key finds the result.
+The app's shutdown waits a while for such requests (`finish_in_flight`).
 """
 
 from __future__ import annotations
@@ -14,10 +13,15 @@ import logging
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from resolvers.errors import DomainError, Forbidden, InvalidInput, NotFound
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# Requests running to their end, whether or not their callers still wait (per process).
+# Answers a caller is meant to hear; anything else is a fault worth a log line.
+_ANSWERS = (DomainError, Forbidden, InvalidInput, NotFound)
+
+# Requests running to their end, whether or not their callers still wait.
 _IN_FLIGHT: set[asyncio.Task[Any]] = set()
 
 
@@ -31,16 +35,27 @@ async def to_the_end(work: Coroutine[Any, Any, T]) -> T:
 
 def _finished(task: asyncio.Task[Any]) -> None:
     _IN_FLIGHT.discard(task)
-    if not task.cancelled():
-        task.exception()  # its caller, if still there, hears of it; nobody else needs to
+    if task.cancelled():
+        return
+    error = task.exception()  # retrieved, so a caller who left leaves no asyncio warning
+    if error is not None and not isinstance(error, _ANSWERS):
+        # The caller, if still there, hears of it too; one who left would not, so log it.
+        log.error("a money-moving request failed", exc_info=error)
 
 
 async def finish_in_flight(grace: float) -> int:
-    """Wait up to `grace` seconds for the requests still running (at shutdown); the
-    number unfinished after it, which the reconciler and the settlement job finish."""
-    if not _IN_FLIGHT:
+    """Wait up to `grace` seconds for this event loop's requests still running (at
+    shutdown); returns how many were still unfinished after it.
+
+    A payment cut off that way is finished by the reconciler, a refund re-sent by it,
+    and an ACH payment left PROCESSING settles as usual. A cancellation cut off before
+    it reached the processor did nothing, but its key answers PAYMENT_IN_PROGRESS until
+    the payment settles or the key expires; a cancellation with a new key goes ahead."""
+    loop = asyncio.get_running_loop()
+    mine = {task for task in _IN_FLIGHT if task.get_loop() is loop}
+    if not mine:
         return 0
-    _, unfinished = await asyncio.wait(set(_IN_FLIGHT), timeout=grace)
+    _, unfinished = await asyncio.wait(mine, timeout=grace)
     if unfinished:
         log.warning("%d money-moving requests unfinished at shutdown", len(unfinished))
     return len(unfinished)

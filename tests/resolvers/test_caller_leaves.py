@@ -17,11 +17,12 @@ from models import Bill, Notification, Payment, Refund, SandboxCharge
 from models.enums import BankAccountType, PaymentStatus
 from resolvers.access import Viewer, load_viewer
 from resolvers.cancellation import cancel_payment
+from resolvers.errors import Forbidden
 from resolvers.payment_methods import BankAccount, add_bank_account
 from resolvers.payments import pay_bill
 from resolvers.refunds import refund_payment
 from resolvers.settlement import reconcile
-from resolvers.to_the_end import finish_in_flight
+from resolvers.to_the_end import finish_in_flight, to_the_end
 from tests import factories
 from tests.ledger import assert_ledger
 
@@ -74,6 +75,8 @@ async def held(db: str) -> AsyncIterator[Held]:
     try:
         yield processor
     finally:
+        processor.hold.set()  # a test that failed midway leaves nothing running
+        await finish_in_flight(10)
         set_processor(None)
 
 
@@ -171,3 +174,46 @@ async def test_a_refund_whose_caller_leaves_is_sent_and_recorded(held: Held, lea
     assert await SandboxCharge.filter(outcome="REFUNDED").count() == 1
     assert (await Payment.get(id=payment.id)).amount_refunded == 1_000
     await assert_ledger()
+
+
+async def test_a_fault_is_logged_when_no_caller_is_left_to_hear_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    started = asyncio.Event()
+
+    async def fails(error: Exception) -> None:
+        started.set()
+        await asyncio.sleep(0.01)
+        raise error
+
+    for error in (RuntimeError("the database went away"), Forbidden("not yours")):
+        started.clear()
+        caller = asyncio.create_task(to_the_end(fails(error)))
+        await started.wait()
+        caller.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+        assert await finish_in_flight(10) == 0
+
+    faults = [r for r in caplog.records if r.name == "resolvers.to_the_end"]
+    assert [r.levelname for r in faults] == ["ERROR"]  # the refusal is an answer, not a fault
+    assert faults[0].exc_info is not None and "database went away" in str(faults[0].exc_info[1])
+
+
+def test_shutdown_waits_only_for_its_own_event_loop() -> None:
+    release = asyncio.Event()
+
+    async def waits() -> None:
+        await release.wait()
+
+    other = asyncio.new_event_loop()
+    try:
+        request = other.create_task(to_the_end(waits()))
+        other.run_until_complete(asyncio.sleep(0.01))  # its tracked task waits on `other`
+        assert asyncio.run(finish_in_flight(10)) == 0  # at once, not after 10 s
+        assert other.run_until_complete(finish_in_flight(0.01)) == 1
+        release.set()
+        other.run_until_complete(request)
+        assert other.run_until_complete(finish_in_flight(0.01)) == 0
+    finally:
+        other.close()

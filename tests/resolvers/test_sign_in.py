@@ -39,6 +39,23 @@ async def test_a_member_without_access_sees_nothing_and_an_unknown_email_is_no_o
     assert await load_viewer("nobody@example.org", Role.MEMBER.value) is None
 
 
+async def test_a_member_whose_only_access_is_revoked_is_still_signed_in_with_none(
+    db: str,
+) -> None:
+    from adapters.clock import now
+    from models.enums import AccessRole, Role
+    from resolvers.access import load_viewer
+
+    sam = await factories.member("sam@example.org")
+    grant = await factories.grant(sam, await factories.account(), AccessRole.PROXY_PAY)
+    grant.revoked_at = now()
+    await grant.save()
+
+    viewer = await load_viewer("sam@example.org", Role.MEMBER.value)
+    assert viewer is not None and viewer.member.id == sam.id
+    assert viewer.access == {} and not viewer.can_see(grant.account_id)
+
+
 async def test_staff_see_everything_only_when_both_token_and_record_say_staff(db: str) -> None:
     from models.enums import AccessRole, Role
     from resolvers.access import load_viewer
