@@ -43,7 +43,7 @@ async def _cancel(viewer: Viewer, payment_id: int, idempotency_key: str) -> Paym
         member_id=member_id, key=idempotency_key, operation=OPERATION, request_hash=request_hash
     )
     if stored is not None:
-        return await _replay(payment.id)
+        return await _replay(payment.id, member_id, idempotency_key, request_hash)
     if payment.status is not PaymentStatus.PROCESSING or payment.kind is not PaymentKind.ACH:
         raise _not_cancelable("Only a bank (ACH) payment that is still processing can be canceled.")
     try:
@@ -57,17 +57,22 @@ async def _cancel(viewer: Viewer, payment_id: int, idempotency_key: str) -> Paym
                 response={"payment_id": payment.id},
             )
     except idempotency.KeyTaken:
-        return await _replay(payment.id)
+        return await _replay(payment.id, member_id, idempotency_key, request_hash)
+    return await _ask_processor(payment, record.id, member_id)
+
+
+async def _ask_processor(payment: Payment, record_id: int, member_id: int) -> Payment:
+    """Cancel at the processor under a claimed key, then record it (or release the key)."""
     try:
         canceled = await get_processor().cancel(reference=str(payment.processor_reference))
     except ProcessorUnavailable:
-        await idempotency.release(record.id)
+        await idempotency.release(record_id)
         raise PaymentError(
             PaymentErrorCode.PROCESSOR_UNAVAILABLE,
             "The payment processor did not answer. Try again shortly.",
         ) from None
     if not canceled:
-        await idempotency.release(record.id)
+        await idempotency.release(record_id)
         raise _not_cancelable("This payment has already settled and can no longer be canceled.")
     moved = await transition(
         payment,
@@ -75,21 +80,28 @@ async def _cancel(viewer: Viewer, payment_id: int, idempotency_key: str) -> Paym
         to=PaymentStatus.CANCELED,
         bill=BillMove.RELEASE,
         actor_id=member_id,
-        idempotency_record_id=record.id,
+        idempotency_record_id=record_id,
     )
     if moved is None:  # the settlement job saw the cancellation first and recorded it
         async with in_transaction() as conn:
-            await idempotency.complete(conn, record.id, {"payment_id": payment.id})
+            await idempotency.complete(conn, record_id, {"payment_id": payment.id})
     return moved or await Payment.get(id=payment.id)
 
 
-async def _replay(payment_id: int) -> Payment:
+async def _replay(payment_id: int, member_id: int, key: str, request_hash: str) -> Payment:
+    """The payment as a claimed key left it. A claim whose request died before the
+    processor answered (idempotency.ABANDONED_AFTER) is taken over and finished."""
     payment = await Payment.get(id=payment_id)
-    if payment.status is PaymentStatus.PROCESSING:
-        raise PaymentError(
-            PaymentErrorCode.PAYMENT_IN_PROGRESS,
-            "A cancellation with this idempotency key is being processed.",
-            ["idempotencyKey"],
-            payment=payment,
-        )
-    return payment
+    if payment.status is not PaymentStatus.PROCESSING:
+        return payment
+    record = await idempotency.abandoned(
+        member_id=member_id, key=key, operation=OPERATION, request_hash=request_hash
+    )
+    if record is not None:
+        return await _ask_processor(payment, record.id, member_id)
+    raise PaymentError(
+        PaymentErrorCode.PAYMENT_IN_PROGRESS,
+        "A cancellation with this idempotency key is being processed.",
+        ["idempotencyKey"],
+        payment=payment,
+    )

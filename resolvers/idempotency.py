@@ -26,6 +26,10 @@ from models.validation import UNPRINTABLE_MESSAGE, has_unprintable, looks_like_c
 from resolvers.payment_errors import CARD_NUMBER_MESSAGE, PaymentError
 
 KEY_TTL = timedelta(days=30)
+# A request holds its claim for as long as it talks to the processor: seconds. A claim
+# still in progress this long after it was made belongs to a request that died (a
+# crash, or a shutdown that could not wait for it).
+ABANDONED_AFTER = timedelta(minutes=5)
 MAX_KEY_LENGTH = 255
 KEY_FIELD = ["idempotencyKey"]
 # Autopay pays with keys of its own (resolvers.autopay_charges); clients may not take them.
@@ -142,6 +146,21 @@ async def existing(
             KEY_FIELD,
         )
     return dict(record.response or {})
+
+
+async def abandoned(
+    *, member_id: int, key: str, operation: str, request_hash: str
+) -> IdempotencyRecord | None:
+    """The claim of this key and request if it is still in progress and was made more
+    than ABANDONED_AFTER ago; None otherwise."""
+    return await IdempotencyRecord.get_or_none(
+        member_id=member_id,
+        key=key,
+        operation=operation,
+        request_hash=request_hash,
+        status=IdempotencyStatus.IN_PROGRESS,
+        created_at__lte=now() - ABANDONED_AFTER,
+    )
 
 
 async def complete(conn: BaseDBAsyncClient, record_id: int, response: dict[str, Any]) -> None:

@@ -47,10 +47,10 @@ async def finish_in_flight(grace: float) -> int:
     """Wait up to `grace` seconds for this event loop's requests still running (at
     shutdown); returns how many were still unfinished after it.
 
-    A payment cut off that way is finished by the reconciler, a refund re-sent by it,
-    and an ACH payment left PROCESSING settles as usual. A cancellation cut off before
-    it reached the processor did nothing, but its key answers PAYMENT_IN_PROGRESS until
-    the payment settles or the key expires; a cancellation with a new key goes ahead."""
+    A payment cut off that way is finished by the reconciler and a refund re-sent by
+    it. A cancellation cut off before the processor answered is finished by a retry
+    with its key once its claim is abandoned (idempotency.ABANDONED_AFTER); until then
+    the key answers PAYMENT_IN_PROGRESS."""
     loop = asyncio.get_running_loop()
     mine = {task for task in _IN_FLIGHT if task.get_loop() is loop}
     if not mine:
