@@ -71,8 +71,10 @@ class ServerProcess:
         env: Mapping[str, str] | None = None,
         port: int | None = None,
         migrate: bool = True,
+        root: Path = ROOT,
     ) -> None:
         self.database_url = database_url
+        self.root = root  # the source tree it serves (another checkout, for an A/B)
         self.workers = workers
         self.port = port or free_port()
         self.env = {**os.environ, **BASE_ENV, "CAREPAY_DATABASE_URL": database_url, **(env or {})}
@@ -113,7 +115,7 @@ class ServerProcess:
         command += ["--port", str(self.port), "--workers", str(self.workers)]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+                command, cwd=self.root, env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
         self.wait_ready(timeout=timeout)
         return self
