@@ -159,7 +159,8 @@ def create_app(settings: Settings | None = None, **graphql_options: Any) -> Star
             yield
         finally:
             # The scheduler's current run and the requests in flight finish side by
-            # side; no new run starts meanwhile.
+            # side (no new run starts meanwhile); requests that outlive the grace are
+            # cut off before the database closes.
             await asyncio.gather(finish_in_flight(PAYMENTS_GRACE_SECONDS), scheduler.stop())
             await graphql.events.stop()
             await close_db()

@@ -32,7 +32,7 @@ from pathlib import Path
 from bench.bench_paybill import (
     Load,
     Member,
-    _measure,
+    measure,
     on_postgres,
     seed,
     verify,
@@ -41,6 +41,7 @@ from tests.e2e.server import ROOT, ServerProcess
 
 WARM_SECONDS = 1.5
 KINDS = ("viewer", "pay")
+NO_PATH = {"PYTHONPATH": ""}
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -91,7 +92,7 @@ def _phase(
     assert server.process is not None
     pid = server.process.pid
     cpu, start = _cpu_seconds(pid), time.monotonic()
-    done = _measure(pool, load, clients)
+    done = measure(pool, load, clients)
     used, wall = _cpu_seconds(pid) - cpu, time.monotonic() - start
     return done, 1000 * used / max(done, 1), used / wall
 
@@ -102,8 +103,10 @@ def compare(database_url: str, other: Path, args: argparse.Namespace) -> list[Si
     sides = [Side("this"), Side("other")]
     paid = 0
     with (
-        ServerProcess(database_url, migrate=False, root=ROOT) as this,
-        ServerProcess(database_url, migrate=False, root=other) as that,
+        # Each server imports its tree's code from its working directory, so nothing
+        # inherited on PYTHONPATH may come first.
+        ServerProcess(database_url, migrate=False, root=ROOT, env=NO_PATH) as this,
+        ServerProcess(database_url, migrate=False, root=other, env=NO_PATH) as that,
         multiprocessing.get_context("spawn").Pool(args.clients) as pool,
     ):
         servers = [this, that]

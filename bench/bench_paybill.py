@@ -146,7 +146,7 @@ def _drive(load: Load) -> int:
     return asyncio.run(run())
 
 
-def _measure(pool: multiprocessing.pool.Pool, load: Load, clients: int) -> int:
+def measure(pool: multiprocessing.pool.Pool, load: Load, clients: int) -> int:
     """How many requests the client processes completed in `load.seconds`."""
     share = max(1, load.connections // clients)
     loads = [
@@ -288,7 +288,7 @@ def _run_backend(database_url: str, args: argparse.Namespace) -> Figures:
             for tag, conns, seconds in plan:
                 for kind in ("viewer", "pay"):
                     load = Load(server.port, kind, members, seconds, conns, f"{tag}{conns}{kind}")
-                    done = _measure(pool, load, args.clients)
+                    done = measure(pool, load, args.clients)
                     paid += done if kind == "pay" else 0
                     if not tag.startswith("warm"):
                         rates.setdefault((kind, conns), []).append(done / seconds)

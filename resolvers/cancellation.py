@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from tortoise.transactions import in_transaction
 
-from adapters.processor import ProcessorUnavailable, get_processor
+from adapters.processor import CALL_TIMEOUT_SECONDS, ProcessorUnavailable, get_processor
 from models.enums import PaymentErrorCode, PaymentKind, PaymentStatus
 from models.payments import Payment
 from resolvers import idempotency
@@ -12,6 +14,7 @@ from resolvers.access import Viewer
 from resolvers.errors import Forbidden
 from resolvers.payment_errors import PaymentError
 from resolvers.payment_ledger import transition
+from resolvers.payment_moves import response_of
 from resolvers.payment_states import BillMove
 from resolvers.to_the_end import to_the_end
 
@@ -62,10 +65,14 @@ async def _cancel(viewer: Viewer, payment_id: int, idempotency_key: str) -> Paym
 
 
 async def _ask_processor(payment: Payment, record_id: int, member_id: int) -> Payment:
-    """Cancel at the processor under a claimed key, then record it (or release the key)."""
+    """Cancel at the processor under a claimed key, then record it (or release the key).
+    The wait for the processor is bounded, so that the claim is never taken for abandoned
+    (idempotency.ABANDONED_AFTER) while this request still holds it."""
     try:
-        canceled = await get_processor().cancel(reference=str(payment.processor_reference))
-    except ProcessorUnavailable:
+        async with asyncio.timeout(CALL_TIMEOUT_SECONDS):
+            canceled = await get_processor().cancel(reference=str(payment.processor_reference))
+    except (ProcessorUnavailable, TimeoutError):
+        # Canceled or not at the processor, the settlement job records what it says.
         await idempotency.release(record_id)
         raise PaymentError(
             PaymentErrorCode.PROCESSOR_UNAVAILABLE,
@@ -82,26 +89,32 @@ async def _ask_processor(payment: Payment, record_id: int, member_id: int) -> Pa
         actor_id=member_id,
         idempotency_record_id=record_id,
     )
-    if moved is None:  # the settlement job saw the cancellation first and recorded it
-        async with in_transaction() as conn:
-            await idempotency.complete(conn, record_id, {"payment_id": payment.id})
-    return moved or await Payment.get(id=payment.id)
+    if moved is not None:
+        return moved
+    # The settlement job heard of the cancellation first and recorded it.
+    current = await Payment.get(id=payment.id)
+    async with in_transaction() as conn:
+        await idempotency.complete(conn, record_id, response_of(current))
+    return current
 
 
 async def _replay(payment_id: int, member_id: int, key: str, request_hash: str) -> Payment:
-    """The payment as a claimed key left it. A claim whose request died before the
-    processor answered (idempotency.ABANDONED_AFTER) is taken over and finished."""
+    """The payment as a claimed key left it. A claim whose request died before it was
+    done (idempotency.ABANDONED_AFTER) is taken over and finished by this one."""
     payment = await Payment.get(id=payment_id)
-    if payment.status is not PaymentStatus.PROCESSING:
+    if payment.status is PaymentStatus.CANCELED:
         return payment
-    record = await idempotency.abandoned(
+    record_id = await idempotency.take_over(
         member_id=member_id, key=key, operation=OPERATION, request_hash=request_hash
     )
-    if record is not None:
-        return await _ask_processor(payment, record.id, member_id)
-    raise PaymentError(
-        PaymentErrorCode.PAYMENT_IN_PROGRESS,
-        "A cancellation with this idempotency key is being processed.",
-        ["idempotencyKey"],
-        payment=payment,
-    )
+    if record_id is None:
+        raise PaymentError(
+            PaymentErrorCode.PAYMENT_IN_PROGRESS,
+            "A cancellation with this idempotency key is being processed.",
+            ["idempotencyKey"],
+            payment=payment,
+        )
+    if payment.status is PaymentStatus.PROCESSING:
+        return await _ask_processor(payment, record_id, member_id)
+    await idempotency.release(record_id)  # it settled or was returned meanwhile
+    raise _not_cancelable("This payment has already settled and can no longer be canceled.")

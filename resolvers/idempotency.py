@@ -26,9 +26,10 @@ from models.validation import UNPRINTABLE_MESSAGE, has_unprintable, looks_like_c
 from resolvers.payment_errors import CARD_NUMBER_MESSAGE, PaymentError
 
 KEY_TTL = timedelta(days=30)
-# A request holds its claim for as long as it talks to the processor: seconds. A claim
-# still in progress this long after it was made belongs to a request that died (a
-# crash, or a shutdown that could not wait for it).
+# A cancellation holds its claim while it waits for the processor, at most
+# adapters.processor.CALL_TIMEOUT_SECONDS. A claim still in progress this long after it
+# was made (or taken over) belongs to a request that died: a crash, or a shutdown that
+# could not wait for it.
 ABANDONED_AFTER = timedelta(minutes=5)
 MAX_KEY_LENGTH = 255
 KEY_FIELD = ["idempotencyKey"]
@@ -148,19 +149,24 @@ async def existing(
     return dict(record.response or {})
 
 
-async def abandoned(
-    *, member_id: int, key: str, operation: str, request_hash: str
-) -> IdempotencyRecord | None:
-    """The claim of this key and request if it is still in progress and was made more
-    than ABANDONED_AFTER ago; None otherwise."""
-    return await IdempotencyRecord.get_or_none(
+async def take_over(*, member_id: int, key: str, operation: str, request_hash: str) -> int | None:
+    """Take over the claim of this key and request if it is still in progress and older
+    than ABANDONED_AFTER: its request died. The claim is restamped as it is taken, in one
+    guarded UPDATE, so that of several retries at once only one gets it, and no other can
+    for ABANDONED_AFTER. The claim's id, or None if it was not there to take."""
+    stamp = now()
+    taken = await IdempotencyRecord.filter(
         member_id=member_id,
         key=key,
         operation=operation,
         request_hash=request_hash,
         status=IdempotencyStatus.IN_PROGRESS,
-        created_at__lte=now() - ABANDONED_AFTER,
-    )
+        created_at__lte=stamp - ABANDONED_AFTER,
+    ).update(created_at=stamp)
+    if not taken:
+        return None
+    record = await IdempotencyRecord.get_or_none(member_id=member_id, key=key)
+    return None if record is None else record.id
 
 
 async def complete(conn: BaseDBAsyncClient, record_id: int, response: dict[str, Any]) -> None:

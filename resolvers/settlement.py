@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 BATCH = 500
 # A payment still PENDING this long after it was recorded lost its request (a crash,
 # a timeout): the reconciler asks the processor again with the same key.
-RECONCILE_AFTER = idempotency.ABANDONED_AFTER
+RECONCILE_AFTER = timedelta(minutes=5)
 
 
 @dataclass

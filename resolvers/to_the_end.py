@@ -43,19 +43,32 @@ def _finished(task: asyncio.Task[Any]) -> None:
         log.error("a money-moving request failed", exc_info=error)
 
 
+def in_flight() -> int:
+    """How many of this event loop's requests are still running."""
+    return len(_mine())
+
+
 async def finish_in_flight(grace: float) -> int:
-    """Wait up to `grace` seconds for this event loop's requests still running (at
-    shutdown); returns how many were still unfinished after it.
+    """At shutdown: wait up to `grace` seconds for this event loop's requests still
+    running, then cut off the rest (cancel them and wait for them to unwind), so that
+    none runs on while the database closes under it. Returns how many were cut off.
 
     A payment cut off that way is finished by the reconciler and a refund re-sent by
     it. A cancellation cut off before the processor answered is finished by a retry
     with its key once its claim is abandoned (idempotency.ABANDONED_AFTER); until then
     the key answers PAYMENT_IN_PROGRESS."""
-    loop = asyncio.get_running_loop()
-    mine = {task for task in _IN_FLIGHT if task.get_loop() is loop}
+    mine = _mine()
     if not mine:
         return 0
     _, unfinished = await asyncio.wait(mine, timeout=grace)
     if unfinished:
-        log.warning("%d money-moving requests unfinished at shutdown", len(unfinished))
+        log.warning("cutting off %d money-moving requests at shutdown", len(unfinished))
+        for task in unfinished:
+            task.cancel()
+        await asyncio.wait(unfinished)
     return len(unfinished)
+
+
+def _mine() -> set[asyncio.Task[Any]]:
+    loop = asyncio.get_running_loop()
+    return {task for task in _IN_FLIGHT if task.get_loop() is loop}

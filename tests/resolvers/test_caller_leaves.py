@@ -22,7 +22,7 @@ from resolvers.payment_methods import BankAccount, add_bank_account
 from resolvers.payments import pay_bill
 from resolvers.refunds import refund_payment
 from resolvers.settlement import reconcile
-from resolvers.to_the_end import finish_in_flight, to_the_end
+from resolvers.to_the_end import finish_in_flight, in_flight, to_the_end
 from tests import factories
 from tests.ledger import assert_ledger
 
@@ -85,13 +85,14 @@ async def _leave(held: Held, leaves: str, request: Coroutine[Any, Any, Payment])
     answer; the request must then finish within the shutdown grace, with no one waiting."""
     held.holding = True
     caller = asyncio.create_task(request)
-    await asyncio.sleep(0)  # the request has begun
+    await asyncio.sleep(0)  # the caller has handed the work to a task of its own
     if leaves != "at once":
         await asyncio.wait_for(held.called.wait(), timeout=10)
     caller.cancel()
     with pytest.raises(asyncio.CancelledError):
         await caller
-    assert await finish_in_flight(0.05) == 1  # still waiting for the processor
+    await asyncio.sleep(0.05)
+    assert in_flight() == 1  # still running, waiting for the processor
     held.hold.set()
     assert await finish_in_flight(10) == 0
     held.holding = False
@@ -211,9 +212,28 @@ def test_shutdown_waits_only_for_its_own_event_loop() -> None:
         request = other.create_task(to_the_end(waits()))
         other.run_until_complete(asyncio.sleep(0.01))  # its tracked task waits on `other`
         assert asyncio.run(finish_in_flight(10)) == 0  # at once, not after 10 s
-        assert other.run_until_complete(finish_in_flight(0.01)) == 1
         release.set()
         other.run_until_complete(request)
         assert other.run_until_complete(finish_in_flight(0.01)) == 0
     finally:
         other.close()
+
+
+async def test_shutdown_cuts_off_a_request_that_outlives_the_grace() -> None:
+    started = asyncio.Event()
+    unwound: list[str] = []
+
+    async def slow() -> None:
+        started.set()
+        try:
+            await asyncio.sleep(60)
+        finally:
+            unwound.append("unwound")
+
+    caller = asyncio.create_task(to_the_end(slow()))
+    await started.wait()
+
+    assert await finish_in_flight(0.05) == 1
+    assert unwound == ["unwound"] and in_flight() == 0  # done before the database closes
+    with pytest.raises(asyncio.CancelledError):
+        await caller

@@ -9,13 +9,15 @@ import pytest
 from tortoise.transactions import in_transaction
 
 from adapters.clock import FixedClock, set_clock
-from adapters.processor import get_processor
+from adapters.processor import ProcessorUnavailable, get_processor, set_processor
+from adapters.sandbox import SandboxProcessor
 from models import Bill, IdempotencyRecord, OutboxEvent, Payment
 from models.enums import IdempotencyStatus, PaymentErrorCode, PaymentEventType, PaymentStatus
-from resolvers import idempotency
+from resolvers import cancellation, idempotency
 from resolvers.access import Viewer
 from resolvers.cancellation import OPERATION, cancel_payment
 from resolvers.payments import PaymentError, pay_bill
+from resolvers.settlement import settle_due
 from tests.ledger import assert_ledger, snapshot
 from tests.resolvers.test_payments_ach import FRIDAY, SETTLES, _ach, _pay
 
@@ -73,12 +75,20 @@ async def test_two_retries_at_once_cancel_once(db: str) -> None:
         *(
             cancel_payment(viewer=viewer, payment_id=payment.id, idempotency_key=KEY)
             for _ in range(2)
-        )
+        ),
+        return_exceptions=True,
     )
 
-    assert [p.status for p in both] == [PaymentStatus.CANCELED] * 2
-    canceled = PaymentEventType.PAYMENT_CANCELED
-    assert await OutboxEvent.filter(payment_id=payment.id, type=canceled).count() == 1
+    # One takes the claim over; the other finds it taken (PAYMENT_IN_PROGRESS), or,
+    # if it came after the first had finished, the payment canceled.
+    canceled = [p for p in both if isinstance(p, Payment)]
+    assert canceled and all(p.status is PaymentStatus.CANCELED for p in canceled)
+    for refused in both:
+        if not isinstance(refused, Payment):
+            assert isinstance(refused, PaymentError)
+            assert refused.code is PaymentErrorCode.PAYMENT_IN_PROGRESS
+    event = PaymentEventType.PAYMENT_CANCELED
+    assert await OutboxEvent.filter(payment_id=payment.id, type=event).count() == 1
     assert (await Bill.get(id=bill.id)).amount_due == 20_000
     await assert_ledger()
 
@@ -97,4 +107,112 @@ async def test_an_abandoned_claim_is_not_taken_over_with_other_input(db: str) ->
         await cancel_payment(viewer=viewer, payment_id=other.id, idempotency_key=KEY)
     assert caught.value.code is PaymentErrorCode.IDEMPOTENCY_KEY_REUSED
     assert await snapshot() == before
+    assert (await Payment.get(id=payment.id)).status is PaymentStatus.PROCESSING
+
+
+class Unreachable(SandboxProcessor):
+    async def cancel(self, *, reference: str) -> bool:
+        raise ProcessorUnavailable
+
+
+async def test_of_several_retries_at_once_one_takes_the_claim_over(db: str) -> None:
+    viewer, _, method_id = await _ach(SETTLES)
+    payment = await _pay(viewer, (await Bill.all())[0], method_id)
+    await _died_after_claiming(viewer, payment)
+    set_clock(FixedClock(FRIDAY + timedelta(minutes=6)))
+    request_hash = idempotency.fingerprint(OPERATION, {"payment": payment.id})
+
+    taken = await asyncio.gather(
+        *(
+            idempotency.take_over(
+                member_id=viewer.member.id, key=KEY, operation=OPERATION, request_hash=request_hash
+            )
+            for _ in range(5)
+        )
+    )
+
+    assert len([t for t in taken if t is not None]) == 1
+    record = await IdempotencyRecord.get(member_id=viewer.member.id, key=KEY)
+    assert record.created_at == FRIDAY + timedelta(minutes=6)  # restamped: not abandoned now
+
+
+async def test_a_takeover_that_cannot_reach_the_processor_frees_the_key(db: str) -> None:
+    viewer, bill, method_id = await _ach(SETTLES)
+    payment = await _pay(viewer, bill, method_id)
+    await _died_after_claiming(viewer, payment)
+    set_clock(FixedClock(FRIDAY + timedelta(minutes=6)))
+    set_processor(Unreachable())
+    try:
+        with pytest.raises(PaymentError) as caught:
+            await cancel_payment(viewer=viewer, payment_id=payment.id, idempotency_key=KEY)
+    finally:
+        set_processor(None)
+    assert caught.value.code is PaymentErrorCode.PROCESSOR_UNAVAILABLE
+    assert not await IdempotencyRecord.filter(key=KEY).exists()
+    assert (await Payment.get(id=payment.id)).status is PaymentStatus.PROCESSING
+
+    canceled = await cancel_payment(viewer=viewer, payment_id=payment.id, idempotency_key=KEY)
+    assert canceled.status is PaymentStatus.CANCELED
+    await assert_ledger()
+
+
+async def test_a_takeover_finds_the_payment_settled_meanwhile_and_frees_the_key(db: str) -> None:
+    viewer, bill, method_id = await _ach(SETTLES)
+    payment = await _pay(viewer, bill, method_id)
+    await _died_after_claiming(viewer, payment)
+    await settle_due(FRIDAY + timedelta(days=5))
+    set_clock(FixedClock(FRIDAY + timedelta(days=5)))
+
+    with pytest.raises(PaymentError) as caught:
+        await cancel_payment(viewer=viewer, payment_id=payment.id, idempotency_key=KEY)
+
+    assert caught.value.code is PaymentErrorCode.PAYMENT_NOT_CANCELABLE
+    assert not await IdempotencyRecord.filter(key=KEY).exists()
+    assert (await Payment.get(id=payment.id)).status is PaymentStatus.SUCCEEDED
+    await assert_ledger()
+
+
+async def test_a_takeover_and_the_settlement_job_record_a_cancellation_once(db: str) -> None:
+    viewer, bill, method_id = await _ach(SETTLES)
+    payment = await _pay(viewer, bill, method_id)
+    await _died_after_claiming(viewer, payment)
+    await get_processor().cancel(reference=str(payment.processor_reference))
+    at = FRIDAY + timedelta(days=5)
+    set_clock(FixedClock(at))
+
+    retried, settled = await asyncio.gather(
+        cancel_payment(viewer=viewer, payment_id=payment.id, idempotency_key=KEY), settle_due(at)
+    )
+
+    assert retried.status is PaymentStatus.CANCELED
+    assert settled.canceled in ([], [payment.id])
+    canceled = PaymentEventType.PAYMENT_CANCELED
+    assert await OutboxEvent.filter(payment_id=payment.id, type=canceled).count() == 1
+    replay = await cancel_payment(viewer=viewer, payment_id=payment.id, idempotency_key=KEY)
+    assert replay.status is PaymentStatus.CANCELED
+    assert (await Bill.get(id=bill.id)).amount_due == 20_000
+    await assert_ledger()
+
+
+class Silent(SandboxProcessor):
+    async def cancel(self, *, reference: str) -> bool:
+        await asyncio.sleep(10)
+        return True
+
+
+async def test_a_cancellation_stops_waiting_for_a_silent_processor_and_frees_its_key(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    viewer, bill, method_id = await _ach(SETTLES)
+    payment = await _pay(viewer, bill, method_id)
+    monkeypatch.setattr(cancellation, "CALL_TIMEOUT_SECONDS", 0.05)
+    set_processor(Silent())
+    try:
+        with pytest.raises(PaymentError) as caught:
+            await cancel_payment(viewer=viewer, payment_id=payment.id, idempotency_key=KEY)
+    finally:
+        set_processor(None)
+
+    assert caught.value.code is PaymentErrorCode.PROCESSOR_UNAVAILABLE
+    assert not await IdempotencyRecord.filter(key=KEY).exists()
     assert (await Payment.get(id=payment.id)).status is PaymentStatus.PROCESSING
