@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -38,11 +40,26 @@ async def _died_after_claiming(viewer: Viewer, payment: Payment) -> None:
         )
 
 
-@pytest.mark.parametrize("processor_heard", [False, True])
-async def test_a_retry_finishes_an_abandoned_cancellation(db: str, processor_heard: bool) -> None:
+async def _abandoned() -> tuple[Viewer, Bill, Payment]:
+    """A PROCESSING ACH payment whose cancellation died after claiming KEY, at FRIDAY."""
     viewer, bill, method_id = await _ach(SETTLES)
     payment = await _pay(viewer, bill, method_id)
     await _died_after_claiming(viewer, payment)
+    return viewer, bill, payment
+
+
+@contextlib.contextmanager
+def _processor(processor: SandboxProcessor) -> Iterator[None]:
+    set_processor(processor)
+    try:
+        yield
+    finally:
+        set_processor(None)
+
+
+@pytest.mark.parametrize("processor_heard", [False, True])
+async def test_a_retry_finishes_an_abandoned_cancellation(db: str, processor_heard: bool) -> None:
+    viewer, bill, payment = await _abandoned()
     if processor_heard:
         await get_processor().cancel(reference=str(payment.processor_reference))
 
@@ -66,9 +83,7 @@ async def test_a_retry_finishes_an_abandoned_cancellation(db: str, processor_hea
 
 
 async def test_two_retries_at_once_cancel_once(db: str) -> None:
-    viewer, bill, method_id = await _ach(SETTLES)
-    payment = await _pay(viewer, bill, method_id)
-    await _died_after_claiming(viewer, payment)
+    viewer, bill, payment = await _abandoned()
     set_clock(FixedClock(FRIDAY + timedelta(minutes=6)))
 
     both = await asyncio.gather(
@@ -116,9 +131,7 @@ class Unreachable(SandboxProcessor):
 
 
 async def test_of_several_retries_at_once_one_takes_the_claim_over(db: str) -> None:
-    viewer, _, method_id = await _ach(SETTLES)
-    payment = await _pay(viewer, (await Bill.all())[0], method_id)
-    await _died_after_claiming(viewer, payment)
+    viewer, _, payment = await _abandoned()
     set_clock(FixedClock(FRIDAY + timedelta(minutes=6)))
     request_hash = idempotency.fingerprint(OPERATION, {"payment": payment.id})
 
@@ -137,16 +150,10 @@ async def test_of_several_retries_at_once_one_takes_the_claim_over(db: str) -> N
 
 
 async def test_a_takeover_that_cannot_reach_the_processor_frees_the_key(db: str) -> None:
-    viewer, bill, method_id = await _ach(SETTLES)
-    payment = await _pay(viewer, bill, method_id)
-    await _died_after_claiming(viewer, payment)
+    viewer, _, payment = await _abandoned()
     set_clock(FixedClock(FRIDAY + timedelta(minutes=6)))
-    set_processor(Unreachable())
-    try:
-        with pytest.raises(PaymentError) as caught:
-            await cancel_payment(viewer=viewer, payment_id=payment.id, idempotency_key=KEY)
-    finally:
-        set_processor(None)
+    with _processor(Unreachable()), pytest.raises(PaymentError) as caught:
+        await cancel_payment(viewer=viewer, payment_id=payment.id, idempotency_key=KEY)
     assert caught.value.code is PaymentErrorCode.PROCESSOR_UNAVAILABLE
     assert not await IdempotencyRecord.filter(key=KEY).exists()
     assert (await Payment.get(id=payment.id)).status is PaymentStatus.PROCESSING
@@ -157,9 +164,7 @@ async def test_a_takeover_that_cannot_reach_the_processor_frees_the_key(db: str)
 
 
 async def test_a_takeover_finds_the_payment_settled_meanwhile_and_frees_the_key(db: str) -> None:
-    viewer, bill, method_id = await _ach(SETTLES)
-    payment = await _pay(viewer, bill, method_id)
-    await _died_after_claiming(viewer, payment)
+    viewer, _, payment = await _abandoned()
     await settle_due(FRIDAY + timedelta(days=5))
     set_clock(FixedClock(FRIDAY + timedelta(days=5)))
 
@@ -173,9 +178,7 @@ async def test_a_takeover_finds_the_payment_settled_meanwhile_and_frees_the_key(
 
 
 async def test_a_takeover_and_the_settlement_job_record_a_cancellation_once(db: str) -> None:
-    viewer, bill, method_id = await _ach(SETTLES)
-    payment = await _pay(viewer, bill, method_id)
-    await _died_after_claiming(viewer, payment)
+    viewer, bill, payment = await _abandoned()
     await get_processor().cancel(reference=str(payment.processor_reference))
     at = FRIDAY + timedelta(days=5)
     set_clock(FixedClock(at))
@@ -206,12 +209,8 @@ async def test_a_cancellation_stops_waiting_for_a_silent_processor_and_frees_its
     viewer, bill, method_id = await _ach(SETTLES)
     payment = await _pay(viewer, bill, method_id)
     monkeypatch.setattr(cancellation, "CALL_TIMEOUT_SECONDS", 0.05)
-    set_processor(Silent())
-    try:
-        with pytest.raises(PaymentError) as caught:
-            await cancel_payment(viewer=viewer, payment_id=payment.id, idempotency_key=KEY)
-    finally:
-        set_processor(None)
+    with _processor(Silent()), pytest.raises(PaymentError) as caught:
+        await cancel_payment(viewer=viewer, payment_id=payment.id, idempotency_key=KEY)
 
     assert caught.value.code is PaymentErrorCode.PROCESSOR_UNAVAILABLE
     assert not await IdempotencyRecord.filter(key=KEY).exists()
