@@ -60,6 +60,18 @@ def quiet_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+async def _finish(scheduler: SchedulerLoop) -> None:
+    """At shutdown, the scheduler's current run and the requests in flight finish side
+    by side (no new run starts meanwhile); requests that outlive the grace are cut off.
+    A failure of either is logged, not raised: the database must still be closed."""
+    outcomes = await asyncio.gather(
+        finish_in_flight(PAYMENTS_GRACE_SECONDS), scheduler.stop(), return_exceptions=True
+    )
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            log.error("shutdown: %r", outcome, exc_info=outcome)
+
+
 class CarepayGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI view with carepay's context and authentication."""
 
@@ -158,12 +170,11 @@ def create_app(settings: Settings | None = None, **graphql_options: Any) -> Star
         try:
             yield
         finally:
-            # The scheduler's current run and the requests in flight finish side by
-            # side (no new run starts meanwhile); requests that outlive the grace are
-            # cut off before the database closes.
-            await asyncio.gather(finish_in_flight(PAYMENTS_GRACE_SECONDS), scheduler.stop())
-            await graphql.events.stop()
-            await close_db()
+            try:
+                await _finish(scheduler)
+            finally:
+                await graphql.events.stop()
+                await close_db()
 
     return Starlette(
         routes=[

@@ -66,8 +66,8 @@ async def _cancel(viewer: Viewer, payment_id: int, idempotency_key: str) -> Paym
 
 async def _ask_processor(payment: Payment, record_id: int, member_id: int) -> Payment:
     """Cancel at the processor under a claimed key, then record it (or release the key).
-    The wait for the processor is bounded, so that the claim is never taken for abandoned
-    (idempotency.ABANDONED_AFTER) while this request still holds it."""
+    The wait for the processor is bounded (CALL_TIMEOUT_SECONDS), far inside
+    idempotency.ABANDONED_AFTER, so that a live claim is not taken for abandoned."""
     try:
         async with asyncio.timeout(CALL_TIMEOUT_SECONDS):
             canceled = await get_processor().cancel(reference=str(payment.processor_reference))

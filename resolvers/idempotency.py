@@ -151,22 +151,20 @@ async def existing(
 
 async def take_over(*, member_id: int, key: str, operation: str, request_hash: str) -> int | None:
     """Take over the claim of this key and request if it is still in progress and older
-    than ABANDONED_AFTER: its request died. The claim is restamped as it is taken, in one
-    guarded UPDATE, so that of several retries at once only one gets it, and no other can
-    for ABANDONED_AFTER. The claim's id, or None if it was not there to take."""
+    than ABANDONED_AFTER: its request died. The claim is restamped as it is taken, by a
+    guarded UPDATE of that very row, so that of several retries at once only one gets
+    it, and no other can for ABANDONED_AFTER. The claim's id, or None."""
     stamp = now()
-    taken = await IdempotencyRecord.filter(
-        member_id=member_id,
-        key=key,
-        operation=operation,
-        request_hash=request_hash,
-        status=IdempotencyStatus.IN_PROGRESS,
-        created_at__lte=stamp - ABANDONED_AFTER,
-    ).update(created_at=stamp)
-    if not taken:
+    abandoned = IdempotencyRecord.filter(
+        status=IdempotencyStatus.IN_PROGRESS, created_at__lte=stamp - ABANDONED_AFTER
+    )
+    record = await abandoned.get_or_none(
+        member_id=member_id, key=key, operation=operation, request_hash=request_hash
+    )
+    if record is None:
         return None
-    record = await IdempotencyRecord.get_or_none(member_id=member_id, key=key)
-    return None if record is None else record.id
+    taken = await abandoned.filter(id=record.id).update(created_at=stamp)
+    return record.id if taken else None
 
 
 async def complete(conn: BaseDBAsyncClient, record_id: int, response: dict[str, Any]) -> None:

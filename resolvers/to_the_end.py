@@ -50,22 +50,27 @@ def in_flight() -> int:
 
 async def finish_in_flight(grace: float) -> int:
     """At shutdown: wait up to `grace` seconds for this event loop's requests still
-    running, then cut off the rest (cancel them and wait for them to unwind), so that
-    none runs on while the database closes under it. Returns how many were cut off.
+    running (those begun meanwhile too), then cut off the rest: cancel them and wait up
+    to `grace` again for them to unwind. Returns how many were cut off.
 
     A payment cut off that way is finished by the reconciler and a refund re-sent by
-    it. A cancellation cut off before the processor answered is finished by a retry
-    with its key once its claim is abandoned (idempotency.ABANDONED_AFTER); until then
-    the key answers PAYMENT_IN_PROGRESS."""
-    mine = _mine()
-    if not mine:
-        return 0
-    _, unfinished = await asyncio.wait(mine, timeout=grace)
+    it; a ledger batch it was part of runs on in the group commit's own task, and a
+    batch the closing database interrupts rolls back whole. A cancellation cut off
+    before the processor answered is finished by a retry with its key once its claim is
+    abandoned (idempotency.ABANDONED_AFTER); until then the key answers
+    PAYMENT_IN_PROGRESS."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + grace
+    while (running := _mine()) and (left := deadline - loop.time()) > 0:
+        await asyncio.wait(running, timeout=left)
+    unfinished = _mine()
     if unfinished:
         log.warning("cutting off %d money-moving requests at shutdown", len(unfinished))
         for task in unfinished:
             task.cancel()
-        await asyncio.wait(unfinished)
+        _, stuck = await asyncio.wait(unfinished, timeout=grace)
+        if stuck:
+            log.error("%d money-moving requests did not unwind when cut off", len(stuck))
     return len(unfinished)
 
 
