@@ -69,11 +69,6 @@ class BankAccountToken:
     bank_name: str | None
 
 
-# How long a caller that must know the outcome waits for the processor's answer before
-# treating the processor as unavailable (cancellations: resolvers/cancellation.py).
-CALL_TIMEOUT_SECONDS = 30.0
-
-
 class ProcessorUnavailable(Exception):
     """The processor could not be reached or did not answer: the outcome is unknown."""
 

@@ -6,7 +6,7 @@ import asyncio
 
 from tortoise.transactions import in_transaction
 
-from adapters.processor import CALL_TIMEOUT_SECONDS, ProcessorUnavailable, get_processor
+from adapters.processor import ProcessorUnavailable, get_processor
 from models.enums import PaymentErrorCode, PaymentKind, PaymentStatus
 from models.payments import Payment
 from resolvers import idempotency
@@ -19,10 +19,17 @@ from resolvers.payment_states import BillMove
 from resolvers.to_the_end import to_the_end
 
 OPERATION = "cancelPayment"
+# How long a cancellation waits for the processor before answering PROCESSOR_UNAVAILABLE:
+# far inside idempotency.ABANDONED_AFTER, so that a live claim is never taken over.
+CALL_TIMEOUT_SECONDS = 30.0
 
 
 def _not_cancelable(message: str) -> PaymentError:
     return PaymentError(PaymentErrorCode.PAYMENT_NOT_CANCELABLE, message, ["paymentId"])
+
+
+def _too_late() -> PaymentError:
+    return _not_cancelable("This payment has already settled and can no longer be canceled.")
 
 
 async def cancel_payment(*, viewer: Viewer, payment_id: int, idempotency_key: str) -> Payment:
@@ -65,9 +72,8 @@ async def _cancel(viewer: Viewer, payment_id: int, idempotency_key: str) -> Paym
 
 
 async def _ask_processor(payment: Payment, record_id: int, member_id: int) -> Payment:
-    """Cancel at the processor under a claimed key, then record it (or release the key).
-    The wait for the processor is bounded (CALL_TIMEOUT_SECONDS), far inside
-    idempotency.ABANDONED_AFTER, so that a live claim is not taken for abandoned."""
+    """Cancel at the processor under a claimed key (waiting at most CALL_TIMEOUT_SECONDS),
+    then record it, or release the key."""
     try:
         async with asyncio.timeout(CALL_TIMEOUT_SECONDS):
             canceled = await get_processor().cancel(reference=str(payment.processor_reference))
@@ -80,7 +86,7 @@ async def _ask_processor(payment: Payment, record_id: int, member_id: int) -> Pa
         ) from None
     if not canceled:
         await idempotency.release(record_id)
-        raise _not_cancelable("This payment has already settled and can no longer be canceled.")
+        raise _too_late()
     moved = await transition(
         payment,
         expected=PaymentStatus.PROCESSING,
@@ -117,4 +123,4 @@ async def _replay(payment_id: int, member_id: int, key: str, request_hash: str) 
     if payment.status is PaymentStatus.PROCESSING:
         return await _ask_processor(payment, record_id, member_id)
     await idempotency.release(record_id)  # it settled or was returned meanwhile
-    raise _not_cancelable("This payment has already settled and can no longer be canceled.")
+    raise _too_late()

@@ -27,9 +27,9 @@ from resolvers.payment_errors import CARD_NUMBER_MESSAGE, PaymentError
 
 KEY_TTL = timedelta(days=30)
 # A cancellation holds its claim while it waits for the processor, at most
-# adapters.processor.CALL_TIMEOUT_SECONDS. A claim still in progress this long after it
-# was made (or taken over) belongs to a request that died: a crash, or a shutdown that
-# could not wait for it.
+# resolvers.cancellation.CALL_TIMEOUT_SECONDS. A claim still in progress this long
+# after it was made (or taken over) belongs to a request that died: a crash, or a
+# shutdown that could not wait for it.
 ABANDONED_AFTER = timedelta(minutes=5)
 MAX_KEY_LENGTH = 255
 KEY_FIELD = ["idempotencyKey"]

@@ -25,16 +25,13 @@ from models.enums import PaymentStatus
 from resolvers.payment_reserve import OPERATION
 from resolvers.settlement import reconcile
 from tests import factories
+from tests.e2e.clients import PAY
 from tests.e2e.server import ServerProcess
 from tests.ledger import assert_ledger
 
 pytestmark = pytest.mark.e2e
 CONNECTIONS = 16
 ANSWERED_FIRST = 20  # payments answered before the stop
-PAY = (
-    "mutation($input: PayBillInput!) { payBill(input: $input) "
-    "{ payment { id status } errors { code } } }"
-)
 
 
 @pytest.fixture
