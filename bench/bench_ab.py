@@ -44,57 +44,127 @@ KINDS = ("viewer", "pay")
 NO_PATH = {"PYTHONPATH": ""}
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a process and its children (a uvicorn worker)."""
-    total = 0.0
-    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
-    for each in [pid, *map(int, children.stdout.split())]:
-        with contextlib.suppress(FileNotFoundError):
-            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+def _process_cpu(pid: int) -> tuple[str, float]:
+    """A process's name and its user and system CPU seconds (0 if it is gone)."""
+    with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+        raw = Path(f"/proc/{pid}/stat").read_text()
+        fields = raw.rsplit(")", 1)[1].split()
+        name = raw[raw.index("(") + 1 : raw.rindex(")")]
+        return name, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return "", 0.0
+
+
+def _children(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    return [int(each) for each in found.stdout.split()]
+
+
+@dataclass(frozen=True)
+class Usage:
+    """CPU seconds used so far: the server's worker, PostgreSQL's processes, this run's
+    client processes, and the whole machine (every core, every process)."""
+
+    worker: float
+    postgres: float
+    clients: float
+    machine: float
+
+    @classmethod
+    def now(cls, server_pid: int, servers: set[int]) -> Usage:
+        """`servers`: the pids of every server this run started, none of them a client."""
+        worker = sum(_process_cpu(each)[1] for each in [server_pid, *_children(server_pid)])
+        postgres = 0.0
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                name, seconds = _process_cpu(int(entry.name))
+                postgres += seconds if name == "postgres" else 0.0
+        mine = set(_children(os.getpid())) - servers
+        clients = sum(_process_cpu(each)[1] for each in mine)
+        jiffies = [int(n) for n in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        idle = jiffies[3] + jiffies[4]  # idle and iowait
+        machine = (sum(jiffies) - idle) / os.sysconf("SC_CLK_TCK")
+        return cls(worker, postgres, clients, machine)
+
+    def __sub__(self, other: Usage) -> Usage:
+        return Usage(
+            self.worker - other.worker,
+            self.postgres - other.postgres,
+            self.clients - other.clients,
+            self.machine - other.machine,
+        )
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One measured phase: requests per second, and per request the CPU milliseconds of
+    the worker, of PostgreSQL and of the clients; how busy the worker was, and how many
+    of the machine's cores were."""
+
+    rate: float
+    worker_ms: float
+    postgres_ms: float
+    clients_ms: float
+    worker_busy: float
+    machine_cores: float
 
 
 @dataclass
 class Side:
-    """One server's measurements per kind of request."""
+    """One server's phases per kind of request."""
 
     name: str
-    rate: dict[str, list[float]] = field(default_factory=dict)
-    cpu_ms: dict[str, list[float]] = field(default_factory=dict)
-    busy: dict[str, list[float]] = field(default_factory=dict)
-
-    def add(self, kind: str, rate: float, cpu_ms: float, busy: float) -> None:
-        self.rate.setdefault(kind, []).append(rate)
-        self.cpu_ms.setdefault(kind, []).append(cpu_ms)
-        self.busy.setdefault(kind, []).append(busy)
+    phases: dict[str, list[Phase]] = field(default_factory=dict)
 
     def lines(self) -> Iterator[str]:
         for kind in KINDS:
-            rate, cpu, busy = self.rate[kind], self.cpu_ms[kind], self.busy[kind]
+            phases = self.phases[kind]
             yield (
-                f"{self.name:<6} {kind:<7} {min(rate):6.0f}-{max(rate):.0f}/s, "
-                f"worker CPU {min(cpu):.2f}-{max(cpu):.2f} ms/request, "
-                f"busy {min(busy):.0%}-{max(busy):.0%}"
+                f"{self.name:<6} {kind:<7} {_span(phases, 'rate', '5.0f')}/s; CPU ms/request: "
+                f"worker {_span(phases, 'worker_ms', '.2f')}, "
+                f"PostgreSQL {_span(phases, 'postgres_ms', '.2f')}, "
+                f"clients {_span(phases, 'clients_ms', '.2f')}; "
+                f"worker busy {_span(phases, 'worker_busy', '.0%')}, "
+                f"machine {_span(phases, 'machine_cores', '.2f')} of {os.cpu_count()} cores"
             )
-        ratios = [p / v for p, v in zip(self.rate["pay"], self.rate["viewer"], strict=True)]
+        pays = [p.rate for p in self.phases["pay"]]
+        views = [p.rate for p in self.phases["viewer"]]
+        ratios = [p / v for p, v in zip(pays, views, strict=True)]
         yield (
             f"{self.name:<6} payBill/viewer {min(ratios):.2f}-{max(ratios):.2f} per pair, "
-            f"{statistics.mean(self.rate['pay']) / statistics.mean(self.rate['viewer']):.2f} "
-            "of the means"
+            f"{statistics.mean(pays) / statistics.mean(views):.2f} of the means"
         )
 
 
+def _span(phases: list[Phase], figure: str, form: str) -> str:
+    """The lowest and highest value of one figure over the phases."""
+    values = [getattr(phase, figure) for phase in phases]
+    return f"{min(values):{form}}-{max(values):{form}}"
+
+
 def _phase(
-    pool: multiprocessing.pool.Pool, server: ServerProcess, load: Load, clients: int
-) -> tuple[int, float, float]:
-    """Requests done, the worker's CPU ms per request, and the share of the time it was busy."""
-    assert server.process is not None
-    pid = server.process.pid
-    cpu, start = _cpu_seconds(pid), time.monotonic()
+    pool: multiprocessing.pool.Pool,
+    servers: list[ServerProcess],
+    index: int,
+    load: Load,
+    clients: int,
+) -> tuple[int, Phase]:
+    """Requests done, and the phase's figures, for the load on `servers[index]`."""
+    pids = {server.process.pid for server in servers if server.process is not None}
+    process = servers[index].process
+    assert process is not None
+    before, start = Usage.now(process.pid, pids), time.monotonic()
     done = measure(pool, load, clients)
-    used, wall = _cpu_seconds(pid) - cpu, time.monotonic() - start
-    return done, 1000 * used / max(done, 1), used / wall
+    used, wall = Usage.now(process.pid, pids) - before, time.monotonic() - start
+    each = 1000 / max(done, 1)
+    phase = Phase(
+        rate=done / wall,
+        worker_ms=used.worker * each,
+        postgres_ms=used.postgres * each,
+        clients_ms=used.clients * each,
+        worker_busy=used.worker / wall,
+        machine_cores=used.machine / wall,
+    )
+    return done, phase
 
 
 def compare(database_url: str, other: Path, args: argparse.Namespace) -> list[Side]:
@@ -117,10 +187,10 @@ def compare(database_url: str, other: Path, args: argparse.Namespace) -> list[Si
                     seconds = args.seconds if n else WARM_SECONDS
                     tag = f"p{n}s{index}{kind}"
                     load = Load(servers[index].port, kind, members, seconds, args.connections, tag)
-                    done, cpu_ms, busy = _phase(pool, servers[index], load, args.clients)
+                    done, phase = _phase(pool, servers, index, load, args.clients)
                     paid += done if kind == "pay" else 0
                     if n:
-                        sides[index].add(kind, done / seconds, cpu_ms, busy)
+                        sides[index].phases.setdefault(kind, []).append(phase)
         for server in servers:
             if "Traceback" in server.log():
                 raise SystemExit(server.log()[-4000:])
