@@ -1,6 +1,7 @@
 """CPU per payBill below HTTP, by how many payments share a ledger batch.
 
     .venv/bin/python -m bench.bench_ledger_cpu [--batches 1,2,4,8,16,32] [--payments 400]
+        [--mixed 24]
 
 One process, one event loop (uvloop): a fresh database (SQLite and, unless
 `--skip-postgres`, a PostgreSQL database created for the run and dropped after) with 64
@@ -12,6 +13,14 @@ and the sandbox's charge insert (models/group_commit.py), so k stands for the ba
 sizes the server sees under load. Afterwards, as in bench_paybill, the database must
 hold one payment and one processor charge per call, with every ledger exact.
 
+With `--mixed N` (24 unless 0) each pass ends with a row "1-N" whose rounds draw k at
+random from 1 to N (the same draws in every run), as a server's batches vary with its
+load. A statement whose text depends on k is a statement of its own for each k, and
+asyncpg keeps 100 prepared statements per connection: past that, each miss costs a
+round trip more to prepare it again. The ledger's statements do not depend on k on
+PostgreSQL (models/bulk.py), so this row costs about what the fixed k around its mean
+cost.
+
 No HTTP, no sign-in and no GraphQL: this isolates what the ledger and the sandbox cost,
 and, as it measures CPU time rather than a rate, it moves less with the machine's
 noise than bench_paybill does. Each size runs twice, in two passes, to show the spread.
@@ -21,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import sys
 import tempfile
 import time
@@ -34,7 +44,7 @@ from bench.bench_paybill import database, on_postgres, positive_ints, verify  # 
 MEMBERS = 64
 
 
-async def _measure(database_url: str, sizes: list[int], payments: int) -> list[str]:
+async def _measure(database_url: str, sizes: list[int], payments: int, mixed: int) -> list[str]:
     from models.migrate import apply_migrations
     from resolvers.access import load_viewer
     from resolvers.payments import pay_bill
@@ -52,10 +62,14 @@ async def _measure(database_url: str, sizes: list[int], payments: int) -> list[s
             viewer = await load_viewer(person.email, "MEMBER")
             assert viewer is not None
             payers.append((viewer, bill.id, card.id))
-        for k in sizes + sizes:
-            rounds = max(10, payments // k)
-            cpu, wall = time.process_time(), time.perf_counter()
+        passes: list[int | None] = [*sizes, None] if mixed else list(sizes)
+        for k_or_mixed in passes + passes:
+            draws = random.Random(mixed)
+            mean = (1 + mixed) / 2 if k_or_mixed is None else k_or_mixed
+            rounds = max(10, int(payments // mean))
+            cpu, wall, count = time.process_time(), time.perf_counter(), 0
             for _ in range(rounds):
+                k = draws.randint(1, mixed) if k_or_mixed is None else k_or_mixed
                 calls = []
                 for i in range(k):
                     viewer, bill_id, method_id = payers[(made + i) % MEMBERS]
@@ -69,10 +83,11 @@ async def _measure(database_url: str, sizes: list[int], payments: int) -> list[s
                     calls.append(call)
                 await asyncio.gather(*calls)
                 made += k
+                count += k
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-            count = rounds * k
+            label = f"1-{mixed}" if k_or_mixed is None else str(k_or_mixed)
             lines.append(
-                f"{k:5d} {1000 * cpu / count:12.3f} {1000 * wall / count:13.3f} {count:9d}"
+                f"{label:>5s} {1000 * cpu / count:12.3f} {1000 * wall / count:13.3f} {count:9d}"
             )
     lines.append("check: " + await verify(database_url, made))
     return lines
@@ -81,13 +96,14 @@ async def _measure(database_url: str, sizes: list[int], payments: int) -> list[s
 def _run(database_url: str, args: argparse.Namespace) -> list[str]:
     import uvloop
 
-    return uvloop.run(_measure(database_url, args.batches, args.payments))
+    return uvloop.run(_measure(database_url, args.batches, args.payments, args.mixed))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--batches", type=positive_ints, default=[1, 2, 4, 8, 16, 32])
     parser.add_argument("--payments", type=int, default=400, help="per batch size and pass")
+    parser.add_argument("--mixed", type=int, default=24, help="k drawn from 1-N; 0: no such row")
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
     args = parser.parse_args()

@@ -2,6 +2,14 @@
 and the numbered bind parameters every batch statement is built with (multi-row
 INSERTs are in models/bulk_insert.py).
 
+On PostgreSQL a batch's values go in as one array parameter per column (`unnest`,
+`= ANY`), so a statement's text does not depend on how many rows it touches: asyncpg
+prepares each statement once per connection and keeps it in its cache (100 of them).
+With one parameter per value every batch size was a statement of its own, and with
+batch sizes that vary widely most of them missed the cache, each miss a round trip
+more to prepare it again (bench/bench_ledger_cpu.py's mixed row, bench/RESULTS.md).
+SQLite prepares in process and keeps one parameter per value.
+
 Values go through each field's own `to_db_value`, as Tortoise's `update` does.
 Statements that return rows go through `execute_query_dict`, which fetches on both
 backends.
@@ -33,9 +41,31 @@ class Params:
         self.values.append(value)
         return f"{self._mark}{len(self.values)}"
 
-    def many(self, values: Sequence[Any]) -> str:
-        """Comma-separated placeholders, for `IN (...)`."""
-        return ", ".join(self(value) for value in values)
+    @property
+    def arrays(self) -> bool:
+        """Whether a batch's values go in as arrays, one parameter per column (PostgreSQL)."""
+        return self._mark == "$"
+
+    def array(self, values: Sequence[Any], sql_type: str) -> str:
+        """The placeholder of one array parameter of `sql_type` elements (PostgreSQL)."""
+        return f"{self(list(values))}::{sql_type}[]"
+
+    def is_in(self, column: str, values: Sequence[int] | Sequence[str]) -> str:
+        """The condition that the named column holds one of `values` (ints or strings, at
+        least one): `= ANY` of one array parameter on PostgreSQL, `IN (...)` elsewhere."""
+        if not values:
+            raise ValueError("is_in needs at least one value")
+        if self.arrays:
+            return f'"{column}" = ANY({self.array(values, _element_type(values))})'
+        return f'"{column}" IN ({", ".join(self(value) for value in values)})'
+
+
+def _element_type(values: Sequence[Any]) -> str:
+    if all(type(value) is int for value in values):
+        return "BIGINT"
+    if all(type(value) is str for value in values):
+        return "TEXT"
+    raise TypeError("is_in takes ints or strings, not a mix")
 
 
 @dataclass
@@ -78,24 +108,43 @@ async def update_rows(
         return set()
     meta = model._meta
     params = Params(conn)
-    typed = conn.capabilities.dialect == "postgres"  # a CASE arm's parameter needs a type
+    postgres = params.arrays
 
     def value(name: str, raw: Any) -> str:
         mark = params(meta.fields_map[name].to_db_value(raw, model))
-        return f"{mark}::{pg_type(model, name)}" if typed else mark
+        # PostgreSQL: a parameter outside its column's own place (a CASE arm) needs a type.
+        return f"{mark}::{pg_type(model, name)}" if postgres else mark
 
     def equals(name: str, raw: Any) -> str:
         return f'"{meta.fields_db_projection[name]}" = {value(name, raw)}'
 
     sets = [equals(name, raw) for name, raw in (same or {}).items()]
-    for name in next(iter(rows.values())):
-        arms = " ".join(f"WHEN {params(i)} THEN {value(name, r[name])}" for i, r in rows.items())
-        sets.append(f'"{meta.fields_db_projection[name]}" = CASE "id" {arms} END')
-    conditions = [f'"id" IN ({params.many(list(rows))})']
+    names = list(next(iter(rows.values())))
+    table = f'"{meta.db_table}"'
+    if postgres:
+        # One array per column, zipped into rows: "u"."row_id" and "u"."v0", "v1", ...
+        # (names no table has, so the table's own columns need no qualifying).
+        arrays = [params.array(list(rows), "BIGINT")]
+        for n, name in enumerate(names):
+            field = meta.fields_map[name]
+            column = [field.to_db_value(row[name], model) for row in rows.values()]
+            arrays.append(params.array(column, pg_type(model, name)))
+            sets.append(f'"{meta.fields_db_projection[name]}" = "u"."v{n}"')
+        aliases = ", ".join(['"row_id"', *(f'"v{n}"' for n in range(len(names)))])
+        table += f' SET {", ".join(sets)} FROM unnest({", ".join(arrays)}) AS "u"({aliases})'
+        conditions = ['"id" = "u"."row_id"']
+    else:
+        for name in names:
+            arms = " ".join(
+                f"WHEN {params(i)} THEN {value(name, r[name])}" for i, r in rows.items()
+            )
+            sets.append(f'"{meta.fields_db_projection[name]}" = CASE "id" {arms} END')
+        table += f" SET {', '.join(sets)}"
+        conditions = [params.is_in("id", list(rows))]
     conditions += [equals(name, raw) for name, raw in (where or {}).items()]
-    sql = f'UPDATE "{meta.db_table}" SET {", ".join(sets)} WHERE {" AND ".join(conditions)}'
+    sql = f"UPDATE {table} WHERE {' AND '.join(conditions)}"
     sql += ' RETURNING "id"'
-    if then is not None and typed:
+    if then is not None and postgres:
         return await _update_then(conn, sql, params, then)
     changed = await conn.execute_query_dict(sql, params.values)
     if then is not None:
@@ -168,18 +217,29 @@ def shift_sql(
     """
     meta = model._meta
     names = list(next(iter(deltas.values())))
-
-    def by_row(name: str) -> str:
-        arms = " ".join(
-            f"WHEN {params(row_id)} THEN CAST({params(row[name])} AS BIGINT)"
-            for row_id, row in deltas.items()
-        )
-        return f'CASE "id" {arms} END'
-
     columns = {name: f'"{meta.fields_db_projection[name]}"' for name in names}
-    sets = ", ".join(f"{columns[name]} = {columns[name]} + {by_row(name)}" for name in names)
+    if params.arrays:
+        # One array per column, zipped into rows: "u"."row_id" and "u"."d0", "d1", ...
+        arrays = [params.array(list(deltas), "BIGINT")]
+        arrays += [params.array([row[name] for row in deltas.values()], "BIGINT") for name in names]
+        by_row = {name: f'"u"."d{n}"' for n, name in enumerate(names)}
+        aliases = ", ".join(['"row_id"', *(f'"d{n}"' for n in range(len(names)))])
+        source = f' FROM unnest({", ".join(arrays)}) AS "u"({aliases})'
+        matched = '"id" = "u"."row_id"'
+    else:
+
+        def arms(name: str) -> str:
+            whens = " ".join(
+                f"WHEN {params(row_id)} THEN CAST({params(row[name])} AS BIGINT)"
+                for row_id, row in deltas.items()
+            )
+            return f'CASE "id" {whens} END'
+
+        by_row = {name: arms(name) for name in names}
+        source = ""
+        matched = params.is_in("id", list(deltas))
+    sets = ", ".join(f"{columns[name]} = {columns[name]} + {by_row[name]}" for name in names)
     takes = [n for n in names if any(row[n] < 0 for row in deltas.values())]
-    ids = params.many(list(deltas))
-    guards = [f"{columns[name]} + {by_row(name)} >= 0" for name in takes]
-    conditions = " AND ".join([f'"id" IN ({ids})', *guards, *([where] if where else [])])
-    return f'UPDATE "{meta.db_table}" SET {sets} WHERE {conditions}'
+    guards = [f"{columns[name]} + {by_row[name]} >= 0" for name in takes]
+    conditions = " AND ".join([matched, *guards, *([where] if where else [])])
+    return f'UPDATE "{meta.db_table}" SET {sets}{source} WHERE {conditions}'

@@ -42,11 +42,15 @@ class Along:
 
 
 @dataclass(frozen=True)
-class Expr:
-    """A value given as SQL (a subquery, say) rather than bound: `sql` builds it on the
-    statement's `Params`."""
+class Lookup:
+    """A value the statement itself reads, by a key: `template` is SQL with one `{}`
+    where the key goes (a subquery over a WITH of the same statement, say), and
+    `key_type` the key's PostgreSQL type. In one column, every Lookup has the same
+    template; other rows of that column give their value as usual."""
 
-    sql: Callable[[Params], str]
+    template: str
+    key: Any
+    key_type: str
 
 
 async def insert_many(
@@ -143,29 +147,58 @@ async def insert_rows(
 def insert_sql(
     params: Params, model: type[Model], rows: Sequence[Mapping[str, Any]], *, select: str = ""
 ) -> str:
-    """An INSERT of rows given as field values, its values bound through `params` (an
-    `Expr` goes in as the SQL it builds).
+    """An INSERT of rows given as field values, its values bound through `params` (a
+    `Lookup` goes in as the SQL that reads it).
 
-    With `select`, a condition, the rows come from a SELECT over their VALUES and go in
-    only if it holds (checked before the first row, as the subquery it names runs once);
-    each value then carries its column's type, which a SELECT cannot take from the table
-    (PostgreSQL only)."""
+    With `select`, a condition, the rows go in only if it holds (checked before the
+    first row, as the subquery it names runs once). On PostgreSQL the rows come from
+    one array per column (see models/bulk.py), so the statement's text is the same for
+    any number of rows."""
     meta = model._meta
     names, convert = _insert_plan(model)
-    types = [f"::{pg_type(model, name)}" if select else "" for name in names]
-    marks = []
-    for row in rows:
-        values = []
-        for name, to_db, cast in zip(names, convert, types, strict=True):
-            value = row[name] if name in row else _default(model, name)
-            sql = value.sql(params) if isinstance(value, Expr) else params(to_db(value))
-            values.append(sql + cast)
-        marks.append(f"({', '.join(values)})")
     columns = ", ".join(f'"{meta.fields_db_projection[name]}"' for name in names)
     head = f'INSERT INTO "{meta.db_table}" ({columns}) '
+    values = [[row[n] if n in row else _default(model, n) for n in names] for row in rows]
+    if params.arrays:
+        return head + _from_arrays(params, model, values) + (f" WHERE {select}" if select else "")
+    marks = []
+    for row in values:
+        sqls = [
+            value.template.format(params(value.key))
+            if isinstance(value, Lookup)
+            else params(to_db(value))
+            for value, to_db in zip(row, convert, strict=True)
+        ]
+        marks.append(f"({', '.join(sqls)})")
     if select:
         return head + f'SELECT * FROM (VALUES {", ".join(marks)}) AS "row" WHERE {select}'
     return head + f"VALUES {', '.join(marks)}"
+
+
+def _from_arrays(params: Params, model: type[Model], values: list[list[Any]]) -> str:
+    """A SELECT of the rows from one array parameter per column ("row"."c0", "c1", ...),
+    and for a column with Lookups one more of their keys ("k0", ...)."""
+    names, convert = _insert_plan(model)
+    arrays, aliases, picks = [], [], []
+    for n, (name, to_db) in enumerate(zip(names, convert, strict=True)):
+        column = [row[n] for row in values]
+        lookups = [value for value in column if isinstance(value, Lookup)]
+        plain = [None if isinstance(value, Lookup) else to_db(value) for value in column]
+        arrays.append(params.array(plain, pg_type(model, name)))
+        aliases.append(f'"c{n}"')
+        if not lookups:
+            picks.append(f'"row"."c{n}"')
+            continue
+        first = lookups[0]
+        if any((v.template, v.key_type) != (first.template, first.key_type) for v in lookups):
+            raise ValueError(f"the lookups of {name} differ in their SQL")
+        keys = [value.key if isinstance(value, Lookup) else None for value in column]
+        arrays.append(params.array(keys, first.key_type))
+        aliases.append(f'"k{n}"')
+        key = first.template.format(f'"row"."k{n}"')
+        picks.append(f'COALESCE({key}, "row"."c{n}")')
+    source = f'unnest({", ".join(arrays)}) AS "row"({", ".join(aliases)})'
+    return f"SELECT {', '.join(picks)} FROM {source}"
 
 
 def _insert_fields(model: type[Model]) -> list[str]:

@@ -102,9 +102,7 @@ async def read_after(
     if topic is not None:
         conditions.append(f'"topic" = {p(topic)}')
     if account_ids is not None:
-        conditions.append(
-            f'"account_id" IN ({p.many(list(account_ids))})' if account_ids else "1 = 0"
-        )
+        conditions.append(p.is_in("account_id", list(account_ids)) if account_ids else "1 = 0")
     if member_id is not None:
         conditions.append(f'"member_id" = {p(member_id)}')
     sql = (

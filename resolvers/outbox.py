@@ -11,7 +11,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from adapters.clock import now
 from models.bulk import Params
-from models.bulk_insert import Expr, insert_rows, insert_sql
+from models.bulk_insert import Lookup, insert_rows, insert_sql
 from models.notifications import Notification
 from models.records import AuditLog, OutboxEvent
 
@@ -130,9 +130,9 @@ def _resolved(event: Mapping[str, Any], notice_id: Callable[[str], Any]) -> Mapp
     return event
 
 
-def _notice_id(dedupe_key: str) -> Expr:
+def _notice_id(dedupe_key: str) -> Lookup:
     """The id of a notice written in the same statement (the "notice" WITH)."""
-    return Expr(lambda p: f'(SELECT "id" FROM "notice" WHERE "dedupe_key" = {p(dedupe_key)})')
+    return Lookup('(SELECT "id" FROM "notice" WHERE "dedupe_key" = {})', dedupe_key, "VARCHAR")
 
 
 async def audit_all(conn: BaseDBAsyncClient, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -138,7 +138,7 @@ def bill_lock(ids: Sequence[int], dialect: str) -> Then:
     columns = '"id", "account_id", "currency", "amount_due", "amount_pending", "voided_at"'
 
     def sql(p: Params, gate: str) -> str:
-        wanted = f'{gate} AND "id" IN ({p.many(sorted(ids))})'
+        wanted = f"{gate} AND {p.is_in('id', sorted(ids))}"
         if dialect == "postgres":
             return f'SELECT {columns} FROM "bill" WHERE {wanted} ORDER BY "id" FOR NO KEY UPDATE'
         return f'UPDATE "bill" SET "amount_due" = "amount_due" WHERE {wanted} RETURNING {columns}'
@@ -182,7 +182,7 @@ async def reserve(
     refused = [claim.id for n, claim in claims.items() if n not in kept]
     if refused:
         p = Params(conn)
-        sql = f'DELETE FROM "idempotency_record" WHERE "id" IN ({p.many(refused)})'
+        sql = f'DELETE FROM "idempotency_record" WHERE {p.is_in("id", refused)}'
         await conn.execute_query(sql, p.values)
     stamp = now()
     payments = []
@@ -203,7 +203,7 @@ async def _check(
     pay, or whose amount its currency cannot hold."""
     p = Params(conn)
     wanted = sorted({r.method_id for r in requests})
-    sql = f'SELECT * FROM "payment_method" WHERE "id" IN ({p.many(wanted)})'
+    sql = f'SELECT * FROM "payment_method" WHERE {p.is_in("id", wanted)}'
     rows = await conn.execute_query_dict(sql, p.values)
     methods = {method.id: method for method in map(_method, rows)}
     checked: dict[int, _Checked] = {}

@@ -69,7 +69,7 @@ async def test_a_statement_along_an_insert_reports_its_rows_and_both_apply(db: s
 
 def _bills_named(ids: list[int]) -> Then:
     def sql(p: Params, gate: str) -> str:
-        return f'SELECT "id", "amount_due" FROM "bill" WHERE {gate} AND "id" IN ({p.many(ids)})'
+        return f'SELECT "id", "amount_due" FROM "bill" WHERE {gate} AND {p.is_in("id", ids)}'
 
     return Then(sql)
 
