@@ -8,10 +8,12 @@ bench_paybill on one database (PostgreSQL, created for the run and dropped after
 a SQLite file), starts `carepay serve --workers 1` from each tree on it, warms both up,
 then measures `viewer { id }` and payBill in turn on each server, `--pairs` times,
 the order of the servers alternating from one pair to the next. Each phase gives the
-request rate, the worker's CPU per request (from /proc) and how busy the worker was.
-Every payBill answer is checked, and so is the ledger afterwards. One server process
-can run up to 15% faster than the next with the same code, so a difference is worth
-believing only if it holds over several runs (each starts new server processes).
+request rate; per request the CPU of the server's worker, of every PostgreSQL process
+on the machine and of the client processes (from /proc); how busy the worker was, and
+how many of the machine's cores were. Every payBill answer is checked, and so is the
+ledger afterwards. One server process can run up to 15% faster than the next with the
+same code, so a difference is worth believing only if it holds over several runs (each
+starts new server processes).
 """
 
 from __future__ import annotations
