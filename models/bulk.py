@@ -55,15 +55,17 @@ class Params:
         least one): `= ANY` of one array parameter on PostgreSQL, `IN (...)` elsewhere."""
         if not values:
             raise ValueError("is_in needs at least one value")
+        element = _element_type(values)  # checked on both backends alike
         if self.arrays:
-            return f'"{column}" = ANY({self.array(values, _element_type(values))})'
+            return f'"{column}" = ANY({self.array(values, element)})'
         return f'"{column}" IN ({", ".join(self(value) for value in values)})'
 
 
 def _element_type(values: Sequence[Any]) -> str:
-    if all(type(value) is int for value in values):
+    """The array type of `is_in` values: ints (an IntEnum too, not bools) or strings."""
+    if all(isinstance(value, int) and not isinstance(value, bool) for value in values):
         return "BIGINT"
-    if all(type(value) is str for value in values):
+    if all(isinstance(value, str) for value in values):
         return "TEXT"
     raise TypeError("is_in takes ints or strings, not a mix")
 
@@ -123,7 +125,9 @@ async def update_rows(
     table = f'"{meta.db_table}"'
     if postgres:
         # One array per column, zipped into rows: "u"."row_id" and "u"."v0", "v1", ...
-        # (names no table has, so the table's own columns need no qualifying).
+        # (names no table has, so the table's own columns need no qualifying). The rows
+        # are locked in the arrays' order: by id, as an index scan of `IN (...)` would.
+        rows = dict(sorted(rows.items()))
         arrays = [params.array(list(rows), "BIGINT")]
         for n, name in enumerate(names):
             field = meta.fields_map[name]
@@ -220,6 +224,8 @@ def shift_sql(
     columns = {name: f'"{meta.fields_db_projection[name]}"' for name in names}
     if params.arrays:
         # One array per column, zipped into rows: "u"."row_id" and "u"."d0", "d1", ...
+        # locked in the arrays' order, by id (see update_rows).
+        deltas = dict(sorted(deltas.items()))
         arrays = [params.array(list(deltas), "BIGINT")]
         arrays += [params.array([row[name] for row in deltas.values()], "BIGINT") for name in names]
         by_row = {name: f'"u"."d{n}"' for n, name in enumerate(names)}

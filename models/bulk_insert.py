@@ -52,6 +52,10 @@ class Lookup:
     key: Any
     key_type: str
 
+    def __post_init__(self) -> None:
+        if self.key is None:  # NULL marks the rows without a lookup (`_from_arrays`)
+            raise ValueError("a Lookup needs a key")
+
 
 async def insert_many(
     conn: BaseDBAsyncClient,
@@ -159,8 +163,10 @@ def insert_sql(
     columns = ", ".join(f'"{meta.fields_db_projection[name]}"' for name in names)
     head = f'INSERT INTO "{meta.db_table}" ({columns}) '
     values = [[row[n] if n in row else _default(model, n) for n in names] for row in rows]
+    _check_lookups(names, values)
     if params.arrays:
-        return head + _from_arrays(params, model, values) + (f" WHERE {select}" if select else "")
+        where = f" WHERE {select}" if select else ""
+        return head + _from_arrays(params, model, values) + where + ' ORDER BY "row"."ord"'
     marks = []
     for row in values:
         sqls = [
@@ -175,9 +181,20 @@ def insert_sql(
     return head + f"VALUES {', '.join(marks)}"
 
 
+def _check_lookups(names: Sequence[str], values: list[list[Any]]) -> None:
+    """ValueError unless the Lookups of each column share their SQL (on both backends
+    alike, though only the arrays need it)."""
+    for n, name in enumerate(names):
+        shapes = {(v.template, v.key_type) for row in values if isinstance(v := row[n], Lookup)}
+        if len(shapes) > 1:
+            raise ValueError(f"the lookups of {name} differ in their SQL")
+
+
 def _from_arrays(params: Params, model: type[Model], values: list[list[Any]]) -> str:
     """A SELECT of the rows from one array parameter per column ("row"."c0", "c1", ...),
-    and for a column with Lookups one more of their keys ("k0", ...)."""
+    and for a column with Lookups one more of their keys ("k0", ...), NULL in the rows
+    that give their value instead. The rows come in the arrays' order (ORDINALITY), so
+    that their new ids follow it."""
     names, convert = _insert_plan(model)
     arrays, aliases, picks = [], [], []
     for n, (name, to_db) in enumerate(zip(names, convert, strict=True)):
@@ -189,15 +206,13 @@ def _from_arrays(params: Params, model: type[Model], values: list[list[Any]]) ->
         if not lookups:
             picks.append(f'"row"."c{n}"')
             continue
-        first = lookups[0]
-        if any((v.template, v.key_type) != (first.template, first.key_type) for v in lookups):
-            raise ValueError(f"the lookups of {name} differ in their SQL")
         keys = [value.key if isinstance(value, Lookup) else None for value in column]
-        arrays.append(params.array(keys, first.key_type))
+        arrays.append(params.array(keys, lookups[0].key_type))
         aliases.append(f'"k{n}"')
-        key = first.template.format(f'"row"."k{n}"')
-        picks.append(f'COALESCE({key}, "row"."c{n}")')
-    source = f'unnest({", ".join(arrays)}) AS "row"({", ".join(aliases)})'
+        looked_up = lookups[0].template.format(f'"row"."k{n}"')
+        picks.append(f'CASE WHEN "row"."k{n}" IS NULL THEN "row"."c{n}" ELSE {looked_up} END')
+    aliases.append('"ord"')
+    source = f'unnest({", ".join(arrays)}) WITH ORDINALITY AS "row"({", ".join(aliases)})'
     return f"SELECT {', '.join(picks)} FROM {source}"
 
 

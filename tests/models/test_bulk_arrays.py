@@ -12,7 +12,7 @@ import pytest
 from tortoise import connections
 
 from models import AuditLog, Bill
-from models.bulk import Params
+from models.bulk import Params, shift
 from models.bulk_insert import Lookup, insert_rows
 from models.enums import PaymentStatus
 from tests import factories
@@ -121,21 +121,48 @@ async def test_a_column_mixes_lookups_and_plain_values_row_by_row(db: str) -> No
     assert stored == [bills[1].id, 77, bills[0].id]
 
 
-async def test_lookups_of_one_column_share_their_sql_on_postgres(db: str) -> None:
+async def test_a_plain_value_stands_beside_a_lookup_that_would_answer_for_no_key(
+    db: str,
+) -> None:
+    holder = await factories.member()
+    bill = await factories.bill(await factories.account(holder), due=100)
+    # count(*) answers 0, not NULL, where nothing matches: the plain row must keep 77.
+    counted = Lookup('(SELECT count(*) FROM "bill" WHERE "statement_number" = {})', "", "VARCHAR")
     rows = [
-        {
-            "action": "x",
-            "entity_type": "t",
-            "entity_id": Lookup(sql, "k", "VARCHAR"),
-            "created_at": _AT,
-        }
+        {"action": "x", "entity_type": "t", "entity_id": entity, "created_at": _AT}
+        for entity in (77, Lookup(counted.template, bill.statement_number, "VARCHAR"), counted)
+    ]
+    await insert_rows(connections.get("default"), AuditLog, rows)
+
+    assert await AuditLog.all().order_by("id").values_list("entity_id", flat=True) == [77, 1, 0]
+    with pytest.raises(ValueError, match="needs a key"):
+        Lookup(counted.template, None, "VARCHAR")
+
+
+async def test_lookups_of_one_column_must_share_their_sql(db: str) -> None:
+    rows = [
+        {"action": "x", "entity_type": "t", "entity_id": Lookup(sql, "k", "VARCHAR")}
         for sql in ("(SELECT 1 WHERE {} IS NOT NULL)", "(SELECT 2 WHERE {} IS NOT NULL)")
     ]
-    conn = connections.get("default")
-    if db.startswith("postgres"):
-        with pytest.raises(ValueError, match="differ"):
-            await insert_rows(conn, AuditLog, rows)
-        assert await AuditLog.all().count() == 0
-    else:  # one parameter per value: each row's lookup is SQL of its own
-        await insert_rows(conn, AuditLog, rows)
-        assert await AuditLog.all().order_by("id").values_list("entity_id", flat=True) == [1, 2]
+    with pytest.raises(ValueError, match="differ"):
+        await insert_rows(connections.get("default"), AuditLog, rows)
+
+
+async def test_is_in_refuses_a_mix_of_ints_and_strings(db: str) -> None:
+    with pytest.raises(TypeError, match="not a mix"):
+        Params(connections.get("default")).is_in("id", [1, "2"])  # type: ignore[list-item]
+
+
+async def test_a_shift_that_one_row_refuses_changes_only_the_other(db: str) -> None:
+    holder = await factories.member()
+    acct = await factories.account(holder)
+    first, second = [await factories.bill(acct, due=100) for _ in range(2)]
+    deltas = {
+        second.id: {"amount_due": -500, "amount_pending": 500},  # more than is due
+        first.id: {"amount_due": -40, "amount_pending": 40},
+    }
+
+    assert await shift(connections.get("default"), Bill, deltas) == 1
+
+    rows = await Bill.filter(id__in=[first.id, second.id]).order_by("id")
+    assert [(b.amount_due, b.amount_pending) for b in rows] == [(60, 40), (100, 0)]
