@@ -50,6 +50,21 @@ class Params:
         """The placeholder of one array parameter of `sql_type` elements (PostgreSQL)."""
         return f"{self(list(values))}::{sql_type}[]"
 
+    def unnest(
+        self,
+        alias: str,
+        columns: Mapping[str, tuple[Sequence[Any], str]],
+        *,
+        ordinality: bool = False,
+    ) -> str:
+        """Rows zipped from one array parameter per column (PostgreSQL), for a FROM:
+        `columns[name]` is that column's values and their SQL type. With `ordinality`,
+        each row also has its position, "ord" (from 1)."""
+        arrays = ", ".join(self.array(values, sql_type) for values, sql_type in columns.values())
+        names = ", ".join(f'"{name}"' for name in [*columns, *(["ord"] if ordinality else [])])
+        numbered = " WITH ORDINALITY" if ordinality else ""
+        return f'unnest({arrays}){numbered} AS "{alias}"({names})'
+
     def is_in(self, column: str, values: Sequence[int] | Sequence[str]) -> str:
         """The condition that the named column holds one of `values` (ints or strings, at
         least one): `= ANY` of one array parameter on PostgreSQL, `IN (...)` elsewhere."""
@@ -128,14 +143,13 @@ async def update_rows(
         # (names no table has, so the table's own columns need no qualifying). The rows
         # are locked in the arrays' order: by id, as an index scan of `IN (...)` would.
         rows = dict(sorted(rows.items()))
-        arrays = [params.array(list(rows), "BIGINT")]
+        arrays: dict[str, tuple[Sequence[Any], str]] = {"row_id": (list(rows), "BIGINT")}
         for n, name in enumerate(names):
             field = meta.fields_map[name]
-            column = [field.to_db_value(row[name], model) for row in rows.values()]
-            arrays.append(params.array(column, pg_type(model, name)))
+            values = [field.to_db_value(row[name], model) for row in rows.values()]
+            arrays[f"v{n}"] = (values, pg_type(model, name))
             sets.append(f'"{meta.fields_db_projection[name]}" = "u"."v{n}"')
-        aliases = ", ".join(['"row_id"', *(f'"v{n}"' for n in range(len(names)))])
-        table += f' SET {", ".join(sets)} FROM unnest({", ".join(arrays)}) AS "u"({aliases})'
+        table += f" SET {', '.join(sets)} FROM {params.unnest('u', arrays)}"
         conditions = ['"id" = "u"."row_id"']
     else:
         for name in names:
@@ -226,11 +240,11 @@ def shift_sql(
         # One array per column, zipped into rows: "u"."row_id" and "u"."d0", "d1", ...
         # locked in the arrays' order, by id (see update_rows).
         deltas = dict(sorted(deltas.items()))
-        arrays = [params.array(list(deltas), "BIGINT")]
-        arrays += [params.array([row[name] for row in deltas.values()], "BIGINT") for name in names]
+        arrays: dict[str, tuple[Sequence[Any], str]] = {"row_id": (list(deltas), "BIGINT")}
+        for n, name in enumerate(names):
+            arrays[f"d{n}"] = ([row[name] for row in deltas.values()], "BIGINT")
         by_row = {name: f'"u"."d{n}"' for n, name in enumerate(names)}
-        aliases = ", ".join(['"row_id"', *(f'"d{n}"' for n in range(len(names)))])
-        source = f' FROM unnest({", ".join(arrays)}) AS "u"({aliases})'
+        source = f" FROM {params.unnest('u', arrays)}"
         matched = '"id" = "u"."row_id"'
     else:
 

@@ -196,23 +196,21 @@ def _from_arrays(params: Params, model: type[Model], values: list[list[Any]]) ->
     that give their value instead. The rows come in the arrays' order (ORDINALITY), so
     that their new ids follow it."""
     names, convert = _insert_plan(model)
-    arrays, aliases, picks = [], [], []
+    columns: dict[str, tuple[Sequence[Any], str]] = {}
+    picks = []
     for n, (name, to_db) in enumerate(zip(names, convert, strict=True)):
         column = [row[n] for row in values]
         lookups = [value for value in column if isinstance(value, Lookup)]
         plain = [None if isinstance(value, Lookup) else to_db(value) for value in column]
-        arrays.append(params.array(plain, pg_type(model, name)))
-        aliases.append(f'"c{n}"')
+        columns[f"c{n}"] = (plain, pg_type(model, name))
         if not lookups:
             picks.append(f'"row"."c{n}"')
             continue
         keys = [value.key if isinstance(value, Lookup) else None for value in column]
-        arrays.append(params.array(keys, lookups[0].key_type))
-        aliases.append(f'"k{n}"')
+        columns[f"k{n}"] = (keys, lookups[0].key_type)
         looked_up = lookups[0].template.format(f'"row"."k{n}"')
         picks.append(f'CASE WHEN "row"."k{n}" IS NULL THEN "row"."c{n}" ELSE {looked_up} END')
-    aliases.append('"ord"')
-    source = f'unnest({", ".join(arrays)}) WITH ORDINALITY AS "row"({", ".join(aliases)})'
+    source = params.unnest("row", columns, ordinality=True)
     return f"SELECT {', '.join(picks)} FROM {source}"
 
 
