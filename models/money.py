@@ -7,7 +7,12 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 
 from babel import Locale
-from babel.numbers import format_currency, get_currency_precision, is_currency
+from babel.numbers import (
+    format_currency,
+    get_currency_precision,
+    get_currency_symbol,
+    is_currency,
+)
 
 # No amount of money has more digits before the point (keeps arithmetic from overflowing).
 MAX_INTEGER_DIGITS = 18
@@ -28,6 +33,45 @@ def minor_digits(currency: str) -> int:
 def _reading_locale() -> Locale:
     """The locale amounts are written for people in (parsed once: Babel parses a name per use)."""
     return Locale.parse("en_US")
+
+
+def babel_formatted(money: Money) -> str:
+    """The amount as Babel's format_currency writes it for the reading locale."""
+    return str(format_currency(money.decimal, money.currency, locale=_reading_locale()))
+
+
+@dataclass(frozen=True, slots=True)
+class _Writing:
+    """How the reading locale writes amounts of one currency: what goes before the
+    digits of a positive and of a negative amount, and how many decimals follow."""
+
+    positive: str
+    negative: str
+    digits: int
+
+    def __call__(self, minor: int) -> str:
+        whole, part = divmod(abs(minor), 10**self.digits)
+        number = f"{whole:,}.{part:0{self.digits}d}" if self.digits else f"{whole:,}"
+        return (self.negative if minor < 0 else self.positive) + number
+
+
+# Amounts that show the sign, the grouping and the decimals Babel writes.
+_PROBES = (0, 5, -5, 123, 123456789, -123456789, 10**20 + 7, -(10**20 + 7))
+
+
+@cache
+def _writing(currency: str) -> _Writing | None:
+    """The currency's `_Writing`, if it writes what Babel's format_currency writes for
+    the reading locale (en_US: "¤#,##0.00" with "," and "."), as checked once on
+    `_PROBES`: Babel takes about ten times as long per amount. None: Babel writes it."""
+    locale = _reading_locale()
+    positive, negative = locale.currency_formats["standard"].prefix
+    symbol = get_currency_symbol(currency, locale)
+    writing = _Writing(
+        positive.replace("¤", symbol), negative.replace("¤", symbol), minor_digits(currency)
+    )
+    same = all(writing(minor) == babel_formatted(Money(minor, currency)) for minor in _PROBES)
+    return writing if same else None
 
 
 def check_currency(currency: str) -> str:
@@ -73,8 +117,9 @@ class Money:
 
     @property
     def formatted(self) -> str:
-        """The amount as a person reads it, e.g. "$1,234.50"."""
-        return str(format_currency(self.decimal, self.currency, locale=_reading_locale()))
+        """The amount as a person reads it, e.g. "$1,234.50" (as Babel writes it for en_US)."""
+        writing = _writing(self.currency)
+        return babel_formatted(self) if writing is None else writing(self.minor)
 
     def __add__(self, other: Money) -> Money:
         self._same(other)

@@ -1,0 +1,52 @@
+"""Money.formatted writes exactly what Babel's format_currency writes, for every currency."""
+
+from collections.abc import Iterator
+
+import pytest
+from babel.numbers import list_currencies
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from models import money
+from models.money import Money, babel_formatted
+
+CURRENCIES = sorted(list_currencies())
+
+
+@pytest.fixture
+def fresh_writings() -> Iterator[None]:
+    money._writing.cache_clear()
+    yield
+    money._writing.cache_clear()
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    currency=st.sampled_from(CURRENCIES),
+    minor=st.one_of(
+        st.integers(-999, 999), st.integers(-(10**20), 10**20), st.sampled_from([0, 10**18])
+    ),
+)
+def test_every_currency_is_written_as_babel_writes_it(currency: str, minor: int) -> None:
+    amount = Money(minor, currency)
+    assert amount.formatted == babel_formatted(amount)
+
+
+def test_the_common_currencies_read_as_people_expect() -> None:
+    assert Money(123450, "USD").formatted == "$1,234.50"
+    assert Money(-5, "USD").formatted == "-$0.05"
+    assert Money(1234567, "JPY").formatted == "¥1,234,567"
+    assert Money(1234, "BHD").formatted == "BHD1.234"
+    assert Money(50, "EUR").formatted == "€0.50"
+
+
+def test_the_shortcut_is_taken_for_every_currency_babel_knows(fresh_writings: None) -> None:
+    assert [c for c in CURRENCIES if money._writing(c) is None] == []
+
+
+def test_a_currency_babel_writes_otherwise_is_left_to_babel(
+    fresh_writings: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(money, "babel_formatted", lambda amount: f"{amount.minor} in words")
+    assert money._writing("USD") is None
+    assert Money(150, "USD").formatted == "150 in words"
