@@ -49,7 +49,7 @@ class _Writing:
     negative: str
     digits: int
 
-    def __call__(self, minor: int) -> str:
+    def write(self, minor: int) -> str:
         whole, part = divmod(abs(minor), 10**self.digits)
         number = f"{whole:,}.{part:0{self.digits}d}" if self.digits else f"{whole:,}"
         return (self.negative if minor < 0 else self.positive) + number
@@ -59,18 +59,19 @@ class _Writing:
 _PROBES = (0, 5, -5, 123, 123456789, -123456789, 10**20 + 7, -(10**20 + 7))
 
 
+# Babel takes about ten times as long per amount as `_Writing`: its number pattern is
+# general, the reading locale's is one shape, "¤#,##0.00" with "," and ".".
 @cache
 def _writing(currency: str) -> _Writing | None:
     """The currency's `_Writing`, if it writes what Babel's format_currency writes for
-    the reading locale (en_US: "¤#,##0.00" with "," and "."), as checked once on
-    `_PROBES`: Babel takes about ten times as long per amount. None: Babel writes it."""
+    the reading locale, as checked once on `_PROBES`; None: Babel writes it."""
     locale = _reading_locale()
     positive, negative = locale.currency_formats["standard"].prefix
     symbol = get_currency_symbol(currency, locale)
     writing = _Writing(
         positive.replace("¤", symbol), negative.replace("¤", symbol), minor_digits(currency)
     )
-    same = all(writing(minor) == babel_formatted(Money(minor, currency)) for minor in _PROBES)
+    same = all(writing.write(minor) == babel_formatted(Money(minor, currency)) for minor in _PROBES)
     return writing if same else None
 
 
@@ -119,7 +120,9 @@ class Money:
     def formatted(self) -> str:
         """The amount as a person reads it, e.g. "$1,234.50" (as Babel writes it for en_US)."""
         writing = _writing(self.currency)
-        return babel_formatted(self) if writing is None else writing(self.minor)
+        if writing is None or type(self.minor) is not int:
+            return babel_formatted(self)
+        return writing.write(self.minor)
 
     def __add__(self, other: Money) -> Money:
         self._same(other)

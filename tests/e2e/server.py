@@ -5,13 +5,17 @@
         server.restart()
 
 Each server gets a free port on 127.0.0.1, the given database (migrated first unless
-`migrate=False`), a test secret, and its own log file (`server.log()`). Start waits
-for /readyz with a timeout and fails with the log's tail if the server dies first.
+`migrate=False`), a test secret, and its own log file (`server.log()`), kept until
+the process that started it exits. Start waits for /readyz with a timeout and fails
+with the log's tail if the server dies first.
 """
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -35,6 +39,15 @@ BASE_ENV = {
     "CAREPAY_LOG_LEVEL": "WARNING",
     "CAREPAY_SCHEDULER_ENABLED": "0",
 }
+
+
+@functools.cache
+def _logs() -> Path:
+    """This process's folder of server logs, removed when it exits: tests read a log
+    after its server stopped, and a failure's message carries the tail it needs."""
+    folder = Path(tempfile.mkdtemp(prefix="carepay-e2e-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def free_port() -> int:
@@ -79,7 +92,7 @@ class ServerProcess:
         self.port = port or free_port()
         self.env = {**os.environ, **BASE_ENV, "CAREPAY_DATABASE_URL": database_url, **(env or {})}
         self.migrate = migrate
-        self.log_path = Path(tempfile.mkdtemp(prefix="carepay-e2e-")) / "server.log"
+        self.log_path = Path(tempfile.mkdtemp(dir=_logs())) / "server.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     @property

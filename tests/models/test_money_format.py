@@ -11,6 +11,7 @@ from models import money
 from models.money import Money, babel_formatted
 
 CURRENCIES = sorted(list_currencies())
+UNKNOWN = ["ZZZ", "XTS", "usd"]  # Money does not check its currency; Babel writes these too
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def fresh_writings() -> Iterator[None]:
 
 @settings(max_examples=600, deadline=None)
 @given(
-    currency=st.sampled_from(CURRENCIES),
+    currency=st.sampled_from(CURRENCIES + UNKNOWN),
     minor=st.one_of(
         st.integers(-999, 999), st.integers(-(10**20), 10**20), st.sampled_from([0, 10**18])
     ),
@@ -42,6 +43,18 @@ def test_the_common_currencies_read_as_people_expect() -> None:
 
 def test_the_shortcut_is_taken_for_every_currency_babel_knows(fresh_writings: None) -> None:
     assert [c for c in CURRENCIES if money._writing(c) is None] == []
+
+
+def test_formatting_does_not_ask_babel_once_a_currency_is_checked(
+    fresh_writings: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert money._writing("USD") is not None
+
+    def refuse(amount: Money) -> str:
+        raise AssertionError("Babel was asked")
+
+    monkeypatch.setattr(money, "babel_formatted", refuse)
+    assert Money(-123456, "USD").formatted == "-$1,234.56"
 
 
 def test_a_currency_babel_writes_otherwise_is_left_to_babel(
