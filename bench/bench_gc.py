@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import gc
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import scratch_folder  # noqa: E402
 from bench.bench_paybill import (  # noqa: E402
     Member,
     check_paid,
@@ -158,7 +158,7 @@ def main() -> None:
     if args.postgres:
         lines = on_postgres(lambda url: _run(url, args))
     else:
-        folder = Path(tempfile.mkdtemp(prefix="carepay-bench-"))
+        folder = scratch_folder()
         lines = _run(f"sqlite://{folder / 'gc.sqlite3'}", args)
     backend = "PostgreSQL" if args.postgres else "SQLite"
     print(

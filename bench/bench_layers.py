@@ -40,6 +40,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench import scratch_folder
 from bench.bench_paybill import Load, measure, on_postgres, seed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -253,8 +254,7 @@ def main() -> None:
     if not PY_SPY.exists():
         raise SystemExit(f"{PY_SPY} is missing: install the dev extras (make test does)")
     if args.sqlite:
-        with tempfile.TemporaryDirectory(prefix="carepay-bench-") as folder:
-            viewer, pay = run(f"sqlite://{Path(folder) / 'bench.sqlite3'}", args)
+        viewer, pay = run(f"sqlite://{scratch_folder() / 'bench.sqlite3'}", args)
     else:
         viewer, pay = on_postgres(lambda url: run(url, args))
     database = "SQLite" if args.sqlite else "PostgreSQL"

@@ -32,13 +32,13 @@ import argparse
 import asyncio
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import scratch_folder  # noqa: E402
 from bench.bench_paybill import database, on_postgres, positive_ints, verify  # noqa: E402
 
 MEMBERS = 64
@@ -109,7 +109,7 @@ def main() -> None:
     args = parser.parse_args()
 
     results: dict[str, list[str]] = {}
-    folder = Path(tempfile.mkdtemp(prefix="carepay-bench-"))
+    folder = scratch_folder()
     if not args.skip_sqlite:
         results["SQLite"] = _run(f"sqlite://{folder / 'cpu.sqlite3'}", args)
     if not args.skip_postgres:

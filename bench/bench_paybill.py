@@ -35,7 +35,6 @@ import multiprocessing
 import os
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -44,6 +43,8 @@ from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench import scratch_folder  # noqa: E402
 
 MEMBERS = 32
 WARM_SECONDS = 1.5  # of each kind of request, after each server start, not counted
@@ -333,7 +334,7 @@ def main() -> None:
     args = parser.parse_args()
 
     results: dict[str, Figures] = {}
-    sqlite_url = f"sqlite://{Path(tempfile.mkdtemp(prefix='carepay-bench-')) / 'bench.sqlite3'}"
+    sqlite_url = f"sqlite://{scratch_folder() / 'bench.sqlite3'}"
     results["SQLite"] = _run_backend(sqlite_url, args)
     if not args.skip_postgres:
         results["PostgreSQL"] = on_postgres(lambda url: _run_backend(url, args))

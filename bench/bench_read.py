@@ -18,7 +18,6 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +27,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import scratch_folder  # noqa: E402
 from bench.read_apps import DASHBOARD  # noqa: E402
 
 SECRET = "bench-secret-" + "x" * 32
@@ -137,7 +137,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="carepay-bench-"))
+    workdir = scratch_folder()
     database_url = args.database_url or f"sqlite://{workdir / 'bench.sqlite3'}"
     asyncio.run(_seed(database_url))
     env = {

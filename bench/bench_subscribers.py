@@ -33,7 +33,6 @@ import multiprocessing
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +41,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import scratch_folder  # noqa: E402
 from bench.fanout_clients import ClientPlan, Receipts, run_clients  # noqa: E402
 
 DOCUMENT = (
@@ -173,7 +173,7 @@ def run_carepay(args: argparse.Namespace, *, resumable: bool) -> tuple[Figures, 
 
     from tests.e2e.server import ServerProcess
 
-    database_url = f"sqlite://{Path(tempfile.mkdtemp(prefix='carepay-bench-')) / 'b.sqlite3'}"
+    database_url = f"sqlite://{scratch_folder() / 'b.sqlite3'}"
     email, bill_id, method_id = asyncio.run(_seed(database_url))
     with ServerProcess(database_url, migrate=False) as server, httpx.Client(timeout=30) as http:
         assert server.process is not None
