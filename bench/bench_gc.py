@@ -30,7 +30,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import scratch_folder  # noqa: E402
 from bench.bench_paybill import (  # noqa: E402
     Member,
     check_paid,
@@ -149,6 +148,8 @@ def _run(url: str, args: argparse.Namespace) -> list[str]:
 
 
 def main() -> None:
+    from tests.db import sqlite_database_url
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=2000, help="per phase and round")
     parser.add_argument("--concurrency", type=int, default=16)
@@ -158,8 +159,7 @@ def main() -> None:
     if args.postgres:
         lines = on_postgres(lambda url: _run(url, args))
     else:
-        folder = scratch_folder()
-        lines = _run(f"sqlite://{folder / 'gc.sqlite3'}", args)
+        lines = _run(sqlite_database_url(), args)
     backend = "PostgreSQL" if args.postgres else "SQLite"
     print(
         f"{backend}, payBill in-process, {args.concurrency} in flight, "

@@ -40,7 +40,6 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import scratch_folder
 from bench.bench_paybill import Load, measure, on_postgres, seed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,10 +87,9 @@ LOOP_FRAME = f"({STDLIB}asyncio/runners.py:"  # asyncio.Runner.run: above it, a 
 
 @dataclass(frozen=True)
 class Profile:
-    """One kind of request's sampled stacks (their counts), and how many requests it
-    completed."""
+    """The sampled stacks of one kind of request (their counts), and how many requests
+    it completed."""
 
-    kind: str
     requests: int
     stacks: Counter[str]
 
@@ -176,7 +174,7 @@ def profile(pool: multiprocessing.pool.Pool, load: Load, pid: int, clients: int)
             spy.kill()  # never left attached to the worker
         if spy.returncode or not out.exists():
             raise SystemExit(f"py-spy failed (it needs ptrace rights):\n{errors}")
-        return Profile(load.kind, done, read_stacks(out))
+        return Profile(done, read_stacks(out))
 
 
 def run(database_url: str, args: argparse.Namespace) -> list[Profile]:
@@ -240,6 +238,8 @@ def layer_named(start: str) -> str:
 
 
 def main() -> None:
+    from tests.db import sqlite_database_url
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
@@ -254,7 +254,7 @@ def main() -> None:
     if not PY_SPY.exists():
         raise SystemExit(f"{PY_SPY} is missing: install the dev extras (make test does)")
     if args.sqlite:
-        viewer, pay = run(f"sqlite://{scratch_folder() / 'bench.sqlite3'}", args)
+        viewer, pay = run(sqlite_database_url(), args)
     else:
         viewer, pay = on_postgres(lambda url: run(url, args))
     database = "SQLite" if args.sqlite else "PostgreSQL"

@@ -38,7 +38,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import scratch_folder  # noqa: E402
 from bench.bench_paybill import database, on_postgres, positive_ints, verify  # noqa: E402
 
 MEMBERS = 64
@@ -100,6 +99,8 @@ def _run(database_url: str, args: argparse.Namespace) -> list[str]:
 
 
 def main() -> None:
+    from tests.db import sqlite_database_url
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--batches", type=positive_ints, default=[1, 2, 4, 8, 16, 32])
     parser.add_argument("--payments", type=int, default=400, help="per batch size and pass")
@@ -109,9 +110,8 @@ def main() -> None:
     args = parser.parse_args()
 
     results: dict[str, list[str]] = {}
-    folder = scratch_folder()
     if not args.skip_sqlite:
-        results["SQLite"] = _run(f"sqlite://{folder / 'cpu.sqlite3'}", args)
+        results["SQLite"] = _run(sqlite_database_url(), args)
     if not args.skip_postgres:
         results["PostgreSQL"] = on_postgres(lambda url: _run(url, args))
     for backend, lines in results.items():

@@ -44,8 +44,6 @@ from typing import Any, TypeVar
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import scratch_folder  # noqa: E402
-
 MEMBERS = 32
 WARM_SECONDS = 1.5  # of each kind of request, after each server start, not counted
 T = TypeVar("T")
@@ -323,6 +321,8 @@ def positive_ints(text: str) -> list[int]:
 
 
 def main() -> None:
+    from tests.db import sqlite_database_url
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--rounds", type=int, default=4)
@@ -334,7 +334,7 @@ def main() -> None:
     args = parser.parse_args()
 
     results: dict[str, Figures] = {}
-    sqlite_url = f"sqlite://{scratch_folder() / 'bench.sqlite3'}"
+    sqlite_url = sqlite_database_url()
     results["SQLite"] = _run_backend(sqlite_url, args)
     if not args.skip_postgres:
         results["PostgreSQL"] = on_postgres(lambda url: _run_backend(url, args))

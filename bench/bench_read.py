@@ -27,7 +27,6 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import scratch_folder  # noqa: E402
 from bench.read_apps import DASHBOARD  # noqa: E402
 
 SECRET = "bench-secret-" + "x" * 32
@@ -130,6 +129,8 @@ def _measure(url: str, token: str, seconds: float, concurrency: int, clients: in
 
 
 def main() -> None:
+    from tests.db import sqlite_database_url
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=16)
@@ -137,8 +138,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
 
-    workdir = scratch_folder()
-    database_url = args.database_url or f"sqlite://{workdir / 'bench.sqlite3'}"
+    database_url = args.database_url or sqlite_database_url()
     asyncio.run(_seed(database_url))
     env = {
         **os.environ,

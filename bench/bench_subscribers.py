@@ -41,7 +41,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import scratch_folder  # noqa: E402
 from bench.fanout_clients import ClientPlan, Receipts, run_clients  # noqa: E402
 
 DOCUMENT = (
@@ -171,9 +170,10 @@ def run_carepay(args: argparse.Namespace, *, resumable: bool) -> tuple[Figures, 
     """
     import httpx
 
+    from tests.db import sqlite_database_url
     from tests.e2e.server import ServerProcess
 
-    database_url = f"sqlite://{scratch_folder() / 'b.sqlite3'}"
+    database_url = sqlite_database_url()
     email, bill_id, method_id = asyncio.run(_seed(database_url))
     with ServerProcess(database_url, migrate=False) as server, httpx.Client(timeout=30) as http:
         assert server.process is not None

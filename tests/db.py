@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -61,9 +63,16 @@ async def drop_postgres_database() -> None:
         await conn.close()
 
 
+def scratch_folder(prefix: str) -> Path:
+    """A new folder, removed when this process exits."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 def sqlite_database_url(directory: Path | None = None) -> str:
-    """A fresh SQLite file for this run."""
-    folder = directory or Path(tempfile.mkdtemp(prefix="carepay-test-"))
+    """A fresh SQLite file in `directory`, or in a folder removed when this process exits."""
+    folder = directory or scratch_folder("carepay-sqlite-")
     return f"sqlite://{folder / 'carepay.sqlite3'}"
 
 

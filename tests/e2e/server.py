@@ -12,10 +12,8 @@ with the log's tail if the server dies first.
 
 from __future__ import annotations
 
-import atexit
 import functools
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -30,6 +28,7 @@ import httpx
 from graph.auth import mint_token
 from models.enums import Role
 from settings import Settings
+from tests.db import scratch_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "e2e-test-secret-" + "s" * 32
@@ -45,9 +44,7 @@ BASE_ENV = {
 def _logs() -> Path:
     """This process's folder of server logs, removed when it exits: tests read a log
     after its server stopped, and a failure's message carries the tail it needs."""
-    folder = Path(tempfile.mkdtemp(prefix="carepay-e2e-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    return folder
+    return scratch_folder("carepay-e2e-")
 
 
 def free_port() -> int:
