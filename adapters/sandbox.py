@@ -30,6 +30,7 @@ from models.bulk_insert import insert_many
 from models.db import is_transient_conflict
 from models.group_commit import GroupCommit
 from models.payments import SandboxCharge
+from models.unsaved import unsaved
 
 # token -> (brand, last4, decline code or None)
 CARDS: dict[str, tuple[str, str, str | None]] = {
@@ -151,7 +152,8 @@ async def _record_charges(charges: Sequence[_Charge]) -> list[SandboxCharge | Ex
                 card = CARDS.get(charge.token)
                 outcome = "CARD_DECLINED" if card is None else (card[2] or "SUCCEEDED")
                 prefix = "ch_"
-            new[charge.key] = SandboxCharge(
+            new[charge.key] = unsaved(
+                SandboxCharge,
                 idempotency_key=charge.key,
                 token=charge.token,
                 amount=charge.amount,

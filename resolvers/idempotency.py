@@ -22,6 +22,7 @@ from adapters.clock import now
 from models.bulk_insert import insert_many
 from models.enums import IdempotencyStatus, PaymentErrorCode
 from models.records import IdempotencyRecord
+from models.unsaved import unsaved
 from models.validation import UNPRINTABLE_MESSAGE, has_unprintable, looks_like_card_number
 from resolvers.payment_errors import CARD_NUMBER_MESSAGE, PaymentError
 
@@ -91,7 +92,8 @@ async def claim_all(
     for c in claims:
         records.setdefault(
             (c.member_id, c.key),
-            IdempotencyRecord(
+            unsaved(
+                IdempotencyRecord,
                 member_id=c.member_id,
                 key=c.key,
                 operation=c.operation,

@@ -34,6 +34,7 @@ from models.enums import (
 from models.money import Money
 from models.payments import Payment, PaymentMethod
 from models.records import IdempotencyRecord
+from models.unsaved import unsaved
 from models.validation import InvalidAmount
 from resolvers import idempotency
 from resolvers.access import Viewer
@@ -296,7 +297,8 @@ async def insert_payments(
 
 def _payment(item: _Checked, method: PaymentMethod, stamp: datetime) -> Payment:
     """The PENDING payment of a request that fits, unsaved."""
-    return Payment(
+    return unsaved(
+        Payment,
         bill_id=item.bill.id,
         account_id=item.bill.account_id,
         member_id=item.request.viewer.member.id,
