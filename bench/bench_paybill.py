@@ -1,6 +1,6 @@
 """payBill mutations/s next to `viewer { id }` queries/s, one uvicorn worker, SQLite and PostgreSQL.
 
-    .venv/bin/python -m bench.bench_paybill [--seconds 5] [--rounds 4] [--connections 16,32,64]
+    .venv/bin/python -m bench.bench_paybill [--seconds 5] [--rounds 4] [--connections 16,32,64,128]
 
 For each database (a fresh SQLite file, and a PostgreSQL database created for the run
 and dropped after) the run seeds 32 members, each with a bill and a saved card, starts
@@ -22,7 +22,8 @@ The first connection count is the headline figure. A viewer request waits only f
 two short reads (its sign-in), so 16 connections keep the worker busy; a payBill
 request also waits for its ledger batches, whose statements run one after another in
 the database, and at 16 connections the worker idles 12-18% of the time on
-PostgreSQL. The further counts show the rates with more requests in flight.
+PostgreSQL. The further counts show the rates with more requests in flight: payBill's
+larger ledger batches cost less per payment, and its rate rises up to about 128.
 """
 
 from __future__ import annotations
@@ -327,7 +328,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument(
-        "--connections", type=positive_ints, default=[16, 32, 64], help="comma-separated"
+        "--connections", type=positive_ints, default=[16, 32, 64, 128], help="comma-separated"
     )
     parser.add_argument("--clients", type=int, default=2, help="client OS processes")
     parser.add_argument("--skip-postgres", action="store_true")
