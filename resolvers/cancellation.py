@@ -75,6 +75,16 @@ async def _ask_processor(payment: Payment, record_id: int, member_id: int) -> Pa
     """Cancel at the processor under a claimed key (waiting at most CALL_TIMEOUT_SECONDS),
     then record it, or release the key."""
     try:
+        return await _cancel_and_record(payment, record_id, member_id)
+    except asyncio.CancelledError:
+        # Cut off at shutdown. Whatever the processor did, a retry with the key asks it
+        # again and hears the same; a key whose cancellation was recorded is not released.
+        await idempotency.release(record_id)
+        raise
+
+
+async def _cancel_and_record(payment: Payment, record_id: int, member_id: int) -> Payment:
+    try:
         async with asyncio.timeout(CALL_TIMEOUT_SECONDS):
             canceled = await get_processor().cancel(reference=str(payment.processor_reference))
     except (ProcessorUnavailable, TimeoutError):

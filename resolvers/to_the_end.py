@@ -56,9 +56,9 @@ async def finish_in_flight(grace: float) -> int:
     A payment cut off that way is finished by the reconciler and a refund re-sent by
     it; a ledger batch it was part of runs on in the group commit's own task, and a
     batch the closing database interrupts rolls back whole. A cancellation cut off
-    before the processor answered is finished by a retry with its key once its claim is
-    abandoned (idempotency.ABANDONED_AFTER); until then the key answers
-    PAYMENT_IN_PROGRESS."""
+    before it was recorded releases its key, so that a retry with it asks the processor
+    again (if the release too is cut off, the retry takes the claim over once it is
+    abandoned, idempotency.ABANDONED_AFTER)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + grace
     while (running := _mine()) and (left := deadline - loop.time()) > 0:

@@ -20,6 +20,7 @@ from resolvers.access import Viewer
 from resolvers.cancellation import OPERATION, cancel_payment
 from resolvers.payments import PaymentError, pay_bill
 from resolvers.settlement import settle_due
+from resolvers.to_the_end import finish_in_flight
 from tests.ledger import assert_ledger, snapshot
 from tests.resolvers.test_payments_ach import FRIDAY, SETTLES, _ach, _pay
 
@@ -215,3 +216,38 @@ async def test_a_cancellation_stops_waiting_for_a_silent_processor_and_frees_its
     assert caught.value.code is PaymentErrorCode.PROCESSOR_UNAVAILABLE
     assert not await IdempotencyRecord.filter(key=KEY).exists()
     assert (await Payment.get(id=payment.id)).status is PaymentStatus.PROCESSING
+
+
+class Hanging(SandboxProcessor):
+    """Takes a cancellation and never answers."""
+
+    def __init__(self) -> None:
+        self.asked = asyncio.Event()
+
+    async def cancel(self, *, reference: str) -> bool:
+        self.asked.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+async def test_a_cancellation_cut_off_at_shutdown_frees_its_key_for_a_retry(db: str) -> None:
+    viewer, bill, method_id = await _ach(SETTLES)
+    payment = await _pay(viewer, bill, method_id)
+    processor = Hanging()
+    with _processor(processor):
+        asking = asyncio.ensure_future(
+            cancel_payment(viewer=viewer, payment_id=payment.id, idempotency_key=KEY)
+        )
+        await asyncio.wait_for(processor.asked.wait(), timeout=10)
+        assert await IdempotencyRecord.filter(key=KEY).exists()  # claimed, in progress
+
+        assert await finish_in_flight(grace=0.05) == 1  # the shutdown cuts it off
+        with pytest.raises(asyncio.CancelledError):
+            await asking
+
+    assert not await IdempotencyRecord.filter(key=KEY).exists()
+    assert (await Payment.get(id=payment.id)).status is PaymentStatus.PROCESSING
+    canceled = await cancel_payment(viewer=viewer, payment_id=payment.id, idempotency_key=KEY)
+    assert canceled.status is PaymentStatus.CANCELED
+    assert (await Bill.get(id=bill.id)).amount_due == 20_000
+    await assert_ledger()
