@@ -23,9 +23,6 @@ from tortoise.models import Model
 
 M = TypeVar("M", bound=Model)
 
-# How a field left out gets its value: a factory to call, or a value to copy.
-_Default = tuple[Callable[[], Any] | None, Any]
-
 
 @dataclass(frozen=True)
 class _Plan:
@@ -33,7 +30,8 @@ class _Plan:
 
     convert: dict[str, Callable[[Any], Any]]  # each column field's to_python_value
     not_null: frozenset[str]
-    defaults: dict[str, _Default]
+    fixed: dict[str, Any]  # defaults that every instance shares (None, a number, a str)
+    made: dict[str, Callable[[], Any]]  # defaults made anew for each instance
     generated_pk: str | None  # the primary key, if the database generates it
 
 
@@ -42,7 +40,8 @@ def _plan(model: type[Model]) -> _Plan:
     meta = model._meta
     convert: dict[str, Callable[[Any], Any]] = {}
     not_null: set[str] = set()
-    defaults: dict[str, _Default] = {}
+    fixed: dict[str, Any] = {}
+    made: dict[str, Callable[[], Any]] = {}
     for name in meta.fields_db_projection:
         field = meta.fields_map[name]
         convert[name] = field.to_python_value
@@ -50,17 +49,18 @@ def _plan(model: type[Model]) -> _Plan:
             not_null.add(name)
         default = field.default
         if inspect.iscoroutinefunction(default):
-            defaults[name] = (_refuse(model, name), None)
-        elif callable(default):
-            defaults[name] = (default, None)
-        elif default is not None:
-            defaults[name] = (None, default)
-        elif field.has_db_default():
-            defaults[name] = (None, field.get_db_default_value())
+            raise TypeError(f"{model.__name__}.{name} has a coroutine default: use the model")
+        if callable(default):
+            made[name] = default
+        elif default is None:
+            fixed[name] = field.get_db_default_value() if field.has_db_default() else None
+        elif isinstance(default, (int, float, str, bool, bytes)):
+            fixed[name] = default
         else:
-            defaults[name] = (None, None)
+            made[name] = functools.partial(copy.deepcopy, default)
     pk = meta.fields_map[meta.pk_attr]
-    return _Plan(convert, frozenset(not_null), defaults, meta.pk_attr if pk.generated else None)
+    generated_pk = meta.pk_attr if pk.generated else None
+    return _Plan(convert, frozenset(not_null), fixed, made, generated_pk)
 
 
 def unsaved(model: type[M], **values: Any) -> M:
@@ -79,21 +79,10 @@ def unsaved(model: type[M], **values: Any) -> M:
         if value is None and name in plan.not_null:
             raise ValueError(f"{name} is non nullable field, but null was passed")
         put(instance, name, to_python(value))
-    for name, (factory, default) in plan.defaults.items():
-        if name in values:
-            continue
-        if factory is not None:
-            value = factory()
-        elif isinstance(default, (int, float, str, bool, bytes)) or default is None:
-            value = default
-        else:
-            value = copy.deepcopy(default)
-        put(instance, name, value)
+    for name, default in plan.fixed.items():
+        if name not in values:
+            put(instance, name, default)
+    for name, make in plan.made.items():
+        if name not in values:
+            put(instance, name, make())
     return instance
-
-
-def _refuse(model: type[Model], name: str) -> Callable[[], Any]:
-    def refuse() -> Any:
-        raise TypeError(f"{model.__name__}.{name} has a coroutine default: use the model")
-
-    return refuse

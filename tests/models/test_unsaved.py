@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tortoise import connections
+from tortoise import connections, fields
 from tortoise.models import Model
 
-from models import IdempotencyRecord, Payment, SandboxCharge
+from models import AuditLog, IdempotencyRecord, Payment, SandboxCharge
 from models.bulk_insert import insert_many
 from models.enums import IdempotencyStatus, PaymentKind, PaymentSource, PaymentStatus
 from models.unsaved import unsaved
@@ -60,6 +60,7 @@ CASES: list[tuple[type[Model], dict[str, Any]]] = [
             "expires_at": _AT + timedelta(days=30),
         },
     ),
+    (AuditLog, {"action": "payment.created", "entity_type": "payment", "entity_id": 7}),
     (
         SandboxCharge,
         {
@@ -137,3 +138,26 @@ async def test_it_refuses_what_it_does_not_handle(db: str) -> None:
         unsaved(Payment, **_payment(amount=None))
     with pytest.raises(ValueError, match="amount is non nullable"):
         Payment(**_payment(amount=None))  # as the model itself says
+
+
+async def test_a_default_made_anew_is_not_shared(db: str) -> None:
+    first = unsaved(AuditLog, action="a", entity_type="payment", entity_id=1)
+    second = unsaved(AuditLog, action="b", entity_type="payment", entity_id=2)
+    first.data["changed"] = True
+    assert second.data == {}
+
+
+async def _later() -> int:
+    return 1
+
+
+class _Deferred(Model):
+    """A model whose default Tortoise's `save` awaits, which `unsaved` leaves to it."""
+
+    id = fields.IntField(primary_key=True)
+    count = fields.IntField(default=_later)
+
+
+def test_a_coroutine_default_is_refused() -> None:
+    with pytest.raises(TypeError, match=r"_Deferred\.count has a coroutine default"):
+        unsaved(_Deferred, id=1)
