@@ -18,6 +18,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from graph.errors import ErrorCodes, RequireSignIn, masked_errors
 from graph.lean_fields import lean_resolvers
+from graph.lean_inputs import lean_inputs
 from graph.mutation import Mutation
 from graph.query import Query
 from graph.redaction import CarepaySchema
@@ -72,4 +73,7 @@ def build_schema(
     )
     if lean:
         lean_resolvers(schema)
+    # Input classes build from a plan (graph/lean_inputs.py); it is set on the classes
+    # themselves, so it holds for every schema, lean or not.
+    lean_inputs(schema)
     return schema
