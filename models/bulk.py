@@ -2,13 +2,17 @@
 and the numbered bind parameters every batch statement is built with (multi-row
 INSERTs are in models/bulk_insert.py).
 
-On PostgreSQL a batch's values go in as one array parameter per column (`unnest`,
-`= ANY`), so a statement's text does not depend on how many rows it touches: asyncpg
-prepares each statement once per connection and keeps it in its cache (100 of them).
-With one parameter per value every batch size was a statement of its own, and with
-batch sizes that vary widely most of them missed the cache, each miss a round trip
-more to prepare it again (bench/bench_ledger_cpu.py's mixed row, bench/RESULTS.md).
-SQLite prepares in process and keeps one parameter per value.
+On PostgreSQL a batch's rows go in as one JSON parameter (`Params.rows`), and a list of
+ids as one array (`= ANY`), so a statement's text does not depend on how many rows it
+touches: asyncpg prepares each statement once per connection and keeps it in its cache
+(100 of them). With one parameter per value every batch size was a statement of its
+own, and with batch sizes that vary widely most of them missed the cache, each miss a
+round trip more to prepare it again (bench/bench_ledger_cpu.py's mixed row,
+bench/RESULTS.md). The rows were one array parameter per column until the thirteenth
+session: asyncpg encodes an array element by element, checking each for a nested
+array, at about 1 us each (0.5 ms for 60 rows of 8 columns), where orjson writes the
+whole batch in a tenth of that and PostgreSQL reads it back for about the same CPU as
+the arrays. SQLite prepares in process and keeps one parameter per value.
 
 Values go through each field's own `to_db_value`, as Tortoise's `update` does.
 Statements that return rows go through `execute_query_dict`, which fetches on both
@@ -22,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import orjson
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 
@@ -42,28 +47,38 @@ class Params:
         return f"{self._mark}{len(self.values)}"
 
     @property
-    def arrays(self) -> bool:
-        """Whether a batch's values go in as arrays, one parameter per column (PostgreSQL)."""
+    def postgres(self) -> bool:
+        """Whether the statement is for PostgreSQL, where a batch's rows go in as one JSON
+        parameter (`rows`) and a list of ids as one array (`is_in`)."""
         return self._mark == "$"
 
     def array(self, values: Sequence[Any], sql_type: str) -> str:
         """The placeholder of one array parameter of `sql_type` elements (PostgreSQL)."""
         return f"{self(list(values))}::{sql_type}[]"
 
-    def unnest(
+    def rows(
         self,
         alias: str,
-        columns: Mapping[str, tuple[Sequence[Any], str]],
+        columns: Sequence[tuple[str, str]],
+        rows: Sequence[Sequence[Any]],
         *,
         ordinality: bool = False,
     ) -> str:
-        """Rows zipped from one array parameter per column (PostgreSQL), for a FROM:
-        `columns[name]` is that column's values and their SQL type. With `ordinality`,
-        each row also has its position, "ord" (from 1)."""
-        arrays = ", ".join(self.array(values, sql_type) for values, sql_type in columns.values())
-        names = ", ".join(f'"{name}"' for name in [*columns, *(["ord"] if ordinality else [])])
-        numbered = " WITH ORDINALITY" if ordinality else ""
-        return f'unnest({arrays}){numbered} AS "{alias}"({names})'
+        """Rows for a FROM, bound as one JSON parameter (PostgreSQL): `columns` names each
+        value of a row and gives its SQL type, and each row holds its values in that
+        order, as its columns' `to_db_value` gives them (a JSON column's as JSON text).
+        With `ordinality`, each row also has its position, "ord" (from 1), and the rows
+        come in their order."""
+        at_json = [n for n, (_, sql_type) in enumerate(columns) if sql_type in _JSON_TYPES]
+        if at_json:
+            rows = [_embedded(row, at_json) for row in rows]
+        mark = self(orjson.dumps(rows, option=orjson.OPT_NAIVE_UTC).decode())
+        picks = [f'{_pick(n, sql_type)} AS "{name}"' for n, (name, sql_type) in enumerate(columns)]
+        elements = f'jsonb_array_elements({mark}::JSONB) AS "e"("v")'
+        if ordinality:
+            picks.append('"e"."ord"')
+            elements = f'jsonb_array_elements({mark}::JSONB) WITH ORDINALITY AS "e"("v", "ord")'
+        return f'(SELECT {", ".join(picks)} FROM {elements}) AS "{alias}"'
 
     def is_in(self, column: str, values: Sequence[int] | Sequence[str]) -> str:
         """The condition that the named column holds one of `values` (ints or strings, at
@@ -71,9 +86,32 @@ class Params:
         if not values:
             raise ValueError("is_in needs at least one value")
         element = _element_type(values)  # checked on both backends alike
-        if self.arrays:
+        if self.postgres:
             return f'"{column}" = ANY({self.array(values, element)})'
         return f'"{column}" IN ({", ".join(self(value) for value in values)})'
+
+
+_JSON_TYPES = ("JSON", "JSONB")
+
+
+def _pick(n: int, sql_type: str) -> str:
+    """The SQL that reads value `n` of a JSON row "e"."v" as `sql_type`. A JSON column's
+    value comes wrapped in an object, {"j": value} (`_embedded`), so that SQL NULL (JSON
+    null, where the key reads NULL) and the JSON value null stay apart. (Not in an
+    array: PostgreSQL reads element 0 of a lone scalar as that scalar.)"""
+    if sql_type in _JSON_TYPES:
+        return f'("e"."v" -> {n} -> \'j\')::{sql_type}'
+    return f'("e"."v" ->> {n})::{sql_type}'
+
+
+def _embedded(row: Sequence[Any], at_json: Sequence[int]) -> list[Any]:
+    """A row whose JSON columns' values (JSON text, or None) go into the document as
+    they are, each wrapped as {"j": value}."""
+    cells = list(row)
+    for n in at_json:
+        if (text := cells[n]) is not None:
+            cells[n] = orjson.Fragment(f'{{"j":{text}}}')
+    return cells
 
 
 def _element_type(values: Sequence[Any]) -> str:
@@ -125,7 +163,7 @@ async def update_rows(
         return set()
     meta = model._meta
     params = Params(conn)
-    postgres = params.arrays
+    postgres = params.postgres
 
     def value(name: str, raw: Any) -> str:
         mark = params(meta.fields_map[name].to_db_value(raw, model))
@@ -139,17 +177,19 @@ async def update_rows(
     names = list(next(iter(rows.values())))
     table = f'"{meta.db_table}"'
     if postgres:
-        # One array per column, zipped into rows: "u"."row_id" and "u"."v0", "v1", ...
-        # (names no table has, so the table's own columns need no qualifying). The rows
-        # are locked in the arrays' order: by id, as an index scan of `IN (...)` would.
-        rows = dict(sorted(rows.items()))
-        arrays: dict[str, tuple[Sequence[Any], str]] = {"row_id": (list(rows), "BIGINT")}
+        # The rows as "u"."row_id" and "u"."v0", "v1", ... (names no table has, so the
+        # table's own columns need no qualifying). They are locked in the order given:
+        # by id, as an index scan of `IN (...)` would.
+        fields = [(name, meta.fields_map[name]) for name in names]
+        layout = [("row_id", "BIGINT")]
+        layout += [(f"v{n}", pg_type(model, name)) for n, name in enumerate(names)]
+        values = [
+            [row_id, *(field.to_db_value(row[name], model) for name, field in fields)]
+            for row_id, row in sorted(rows.items())
+        ]
         for n, name in enumerate(names):
-            field = meta.fields_map[name]
-            values = [field.to_db_value(row[name], model) for row in rows.values()]
-            arrays[f"v{n}"] = (values, pg_type(model, name))
             sets.append(f'"{meta.fields_db_projection[name]}" = "u"."v{n}"')
-        table += f" SET {', '.join(sets)} FROM {params.unnest('u', arrays)}"
+        table += f" SET {', '.join(sets)} FROM {params.rows('u', layout, values)}"
         conditions = ['"id" = "u"."row_id"']
     else:
         for name in names:
@@ -236,15 +276,14 @@ def shift_sql(
     meta = model._meta
     names = list(next(iter(deltas.values())))
     columns = {name: f'"{meta.fields_db_projection[name]}"' for name in names}
-    if params.arrays:
-        # One array per column, zipped into rows: "u"."row_id" and "u"."d0", "d1", ...
-        # locked in the arrays' order, by id (see update_rows).
-        deltas = dict(sorted(deltas.items()))
-        arrays: dict[str, tuple[Sequence[Any], str]] = {"row_id": (list(deltas), "BIGINT")}
-        for n, name in enumerate(names):
-            arrays[f"d{n}"] = ([row[name] for row in deltas.values()], "BIGINT")
+    if params.postgres:
+        # The rows as "u"."row_id" and "u"."d0", "d1", ..., locked in the order given, by
+        # id (see update_rows).
+        layout = [("row_id", "BIGINT")] + [(f"d{n}", "BIGINT") for n in range(len(names))]
+        ordered = sorted(deltas.items())
+        values = [[row_id, *(row[name] for name in names)] for row_id, row in ordered]
         by_row = {name: f'"u"."d{n}"' for n, name in enumerate(names)}
-        source = f" FROM {params.unnest('u', arrays)}"
+        source = f" FROM {params.rows('u', layout, values)}"
         matched = '"id" = "u"."row_id"'
     else:
 

@@ -53,7 +53,7 @@ class Lookup:
     key_type: str
 
     def __post_init__(self) -> None:
-        if self.key is None:  # NULL marks the rows without a lookup (`_from_arrays`)
+        if self.key is None:  # NULL marks the rows without a lookup (`_from_rows`)
             raise ValueError("a Lookup needs a key")
 
 
@@ -156,17 +156,17 @@ def insert_sql(
 
     With `select`, a condition, the rows go in only if it holds (checked before the
     first row, as the subquery it names runs once). On PostgreSQL the rows come from
-    one array per column (see models/bulk.py), so the statement's text is the same for
+    one JSON parameter (see models/bulk.py), so the statement's text is the same for
     any number of rows."""
     meta = model._meta
     names, convert = _insert_plan(model)
     columns = ", ".join(f'"{meta.fields_db_projection[name]}"' for name in names)
     head = f'INSERT INTO "{meta.db_table}" ({columns}) '
     values = [[row[n] if n in row else _default(model, n) for n in names] for row in rows]
-    _check_lookups(names, values)
-    if params.arrays:
+    shapes = _lookup_shapes(names, values)
+    if params.postgres:
         where = f" WHERE {select}" if select else ""
-        return head + _from_arrays(params, model, values) + where + ' ORDER BY "row"."ord"'
+        return head + _from_rows(params, model, values, shapes) + where + ' ORDER BY "row"."ord"'
     marks = []
     for row in values:
         sqls = [
@@ -181,37 +181,55 @@ def insert_sql(
     return head + f"VALUES {', '.join(marks)}"
 
 
-def _check_lookups(names: Sequence[str], values: list[list[Any]]) -> None:
-    """ValueError unless the Lookups of each column share their SQL (on both backends
-    alike, though only the arrays need it)."""
+def _lookup_shapes(names: Sequence[str], values: list[list[Any]]) -> list[Lookup | None]:
+    """For each column, one of its Lookups (they all share their SQL) or None if it has
+    none; ValueError if a column's Lookups differ in their SQL (on both backends alike,
+    though only PostgreSQL's one statement for any rows needs it)."""
+    shapes: list[Lookup | None] = []
     for n, name in enumerate(names):
-        shapes = {(v.template, v.key_type) for row in values if isinstance(v := row[n], Lookup)}
-        if len(shapes) > 1:
+        lookups = [v for row in values if isinstance(v := row[n], Lookup)]
+        if len({(v.template, v.key_type) for v in lookups}) > 1:
             raise ValueError(f"the lookups of {name} differ in their SQL")
+        shapes.append(lookups[0] if lookups else None)
+    return shapes
 
 
-def _from_arrays(params: Params, model: type[Model], values: list[list[Any]]) -> str:
-    """A SELECT of the rows from one array parameter per column ("row"."c0", "c1", ...),
-    and for a column with Lookups one more of their keys ("k0", ...), NULL in the rows
-    that give their value instead. The rows come in the arrays' order (ORDINALITY), so
-    that their new ids follow it."""
+def _from_rows(
+    params: Params, model: type[Model], values: list[list[Any]], shapes: list[Lookup | None]
+) -> str:
+    """A SELECT of the rows from one JSON parameter ("row"."c0", "c1", ...), and for a
+    column with Lookups one more value of their keys ("k0", ...), NULL in the rows that
+    give their value instead. The rows come in their order (ORDINALITY), so that their
+    new ids follow it."""
     names, convert = _insert_plan(model)
-    columns: dict[str, tuple[Sequence[Any], str]] = {}
+    layout: list[tuple[str, str]] = []
     picks = []
-    for n, (name, to_db) in enumerate(zip(names, convert, strict=True)):
-        column = [row[n] for row in values]
-        lookups = [value for value in column if isinstance(value, Lookup)]
-        plain = [None if isinstance(value, Lookup) else to_db(value) for value in column]
-        columns[f"c{n}"] = (plain, pg_type(model, name))
-        if not lookups:
+    for n, (name, shape) in enumerate(zip(names, shapes, strict=True)):
+        layout.append((f"c{n}", pg_type(model, name)))
+        if shape is None:
             picks.append(f'"row"."c{n}"')
             continue
-        keys = [value.key if isinstance(value, Lookup) else None for value in column]
-        columns[f"k{n}"] = (keys, lookups[0].key_type)
-        looked_up = lookups[0].template.format(f'"row"."k{n}"')
+        layout.append((f"k{n}", shape.key_type))
+        looked_up = shape.template.format(f'"row"."k{n}"')
         picks.append(f'CASE WHEN "row"."k{n}" IS NULL THEN "row"."c{n}" ELSE {looked_up} END')
-    source = params.unnest("row", columns, ordinality=True)
+    cells = [_cells(row, convert, shapes) for row in values]
+    source = params.rows("row", layout, cells, ordinality=True)
     return f"SELECT {', '.join(picks)} FROM {source}"
+
+
+def _cells(
+    row: list[Any], convert: list[Callable[[Any], Any]], shapes: list[Lookup | None]
+) -> list[Any]:
+    """One row's values in the layout of `_from_rows`."""
+    cells: list[Any] = []
+    for value, to_db, shape in zip(row, convert, shapes, strict=True):
+        if shape is None:
+            cells.append(to_db(value))
+        elif isinstance(value, Lookup):
+            cells += [None, value.key]
+        else:
+            cells += [to_db(value), None]
+    return cells
 
 
 def _insert_fields(model: type[Model]) -> list[str]:
