@@ -153,16 +153,35 @@ async def update_rows(
     where: Mapping[str, Any] | None = None,
     then: Then | None = None,
 ) -> set[int]:
-    """One UPDATE for many rows; the ids of the rows it changed.
+    """One UPDATE for many rows (`update_sql`); the ids of the rows it changed. `then`
+    runs after it."""
+    if not rows:
+        return set()
+    params = Params(conn)
+    sql = update_sql(params, model, rows, same=same, where=where) + ' RETURNING "id"'
+    if then is not None and params.postgres:
+        return await _update_then(conn, sql, params, then)
+    changed = await conn.execute_query_dict(sql, params.values)
+    if then is not None:
+        await then.read(conn)
+    return {row["id"] for row in changed}
+
+
+def update_sql(
+    params: Params,
+    model: type[Model],
+    rows: Mapping[int, Mapping[str, Any]],
+    *,
+    same: Mapping[str, Any] | None = None,
+    where: Mapping[str, Any] | None = None,
+) -> str:
+    """The UPDATE of many rows (at least one), its values bound through `params`.
 
     `rows[id]` holds that row's own values (every row names the same columns), `same`
     values written to every row, and `where` the columns a row must still hold to be
-    changed: the guard and the write are one statement. `then` runs after it.
+    changed: the guard and the write are one statement.
     """
-    if not rows:
-        return set()
     meta = model._meta
-    params = Params(conn)
     postgres = params.postgres
 
     def value(name: str, raw: Any) -> str:
@@ -200,14 +219,7 @@ async def update_rows(
         table += f" SET {', '.join(sets)}"
         conditions = [params.is_in("id", list(rows))]
     conditions += [equals(name, raw) for name, raw in (where or {}).items()]
-    sql = f"UPDATE {table} WHERE {' AND '.join(conditions)}"
-    sql += ' RETURNING "id"'
-    if then is not None and postgres:
-        return await _update_then(conn, sql, params, then)
-    changed = await conn.execute_query_dict(sql, params.values)
-    if then is not None:
-        await then.read(conn)
-    return {row["id"] for row in changed}
+    return f"UPDATE {table} WHERE {' AND '.join(conditions)}"
 
 
 async def _update_then(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+import orjson
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.fields import (
     BigIntField,
@@ -26,19 +27,57 @@ from tortoise.fields import (
 )
 from tortoise.models import Model
 
-from models.bulk import Params, pg_type
+from models.bulk import Params, Then, pg_type
 
 M = TypeVar("M", bound=Model)
 
 
 @dataclass
 class Along:
-    """A statement that runs with an INSERT (`insert_many(along=...)`): inside its WITH on
-    PostgreSQL, so that the two cost one round trip, or just before it elsewhere. `sql`
-    builds it on the INSERT's `Params`; `rows` is then how many rows it changed."""
+    """A data-modifying statement that runs with others (`insert_many(along=...)`,
+    `run_along`): inside their statement's WITH on PostgreSQL, so that they all cost one
+    round trip, or just before it elsewhere. `sql` builds it on that statement's
+    `Params`; `rows` is then how many rows it changed. Statements run together see the
+    database as it was before any of them: they must not touch the same rows."""
 
     sql: Callable[[Params], str]
     rows: int | None = None
+
+
+async def run_along(conn: BaseDBAsyncClient, statements: Sequence[Along]) -> None:
+    """Run data-modifying statements together (see Along), setting each one's `rows`."""
+    if not statements:
+        return
+    if conn.capabilities.dialect != "postgres":
+        await _one_by_one(conn, statements)
+        return
+    params = Params(conn)
+    prefix, counted = _together(params, statements)
+    [row] = await conn.execute_query_dict(
+        f"{prefix}SELECT {counted.removeprefix(', ')}", params.values
+    )
+    _read_counts(row, statements)
+
+
+def _together(params: Params, statements: Sequence[Along]) -> tuple[str, str]:
+    """PostgreSQL: the WITH that holds the statements, and the columns that count the
+    rows each changed ("along0_rows", ...), each after a comma."""
+    parts = [f'"along{n}" AS ({a.sql(params)} RETURNING 1)' for n, a in enumerate(statements)]
+    counted = "".join(
+        f', (SELECT count(*) FROM "along{n}") AS "along{n}_rows"' for n in range(len(statements))
+    )
+    return f"WITH {', '.join(parts)} ", counted
+
+
+def _read_counts(row: Mapping[str, Any], statements: Sequence[Along]) -> None:
+    for n, statement in enumerate(statements):
+        statement.rows = int(row[f"along{n}_rows"])
+
+
+async def _one_by_one(conn: BaseDBAsyncClient, statements: Sequence[Along]) -> None:
+    for statement in statements:
+        params = Params(conn)
+        statement.rows, _ = await conn.execute_query(statement.sql(params), params.values)
 
 
 @dataclass(frozen=True)
@@ -63,14 +102,16 @@ async def insert_many(
     *,
     unique: Sequence[str] = (),
     skip_conflicts: bool = False,
-    along: Along | None = None,
+    along: Sequence[Along] = (),
+    then: Then | None = None,
 ) -> list[M]:
     """Insert unsaved instances in one statement; returns those inserted.
 
     With `unique`, fields that tell the rows apart, each instance inserted gets its id.
     With `skip_conflicts` as well, rows that would break the unique constraint on those
     fields are left out (ON CONFLICT DO NOTHING). Without `unique`, every row must go in.
-    `along` runs with it (see Along).
+    The `along` statements run with it (see Along), and `then` after it (see
+    `insert_rows`).
     """
     if not instances:
         return []
@@ -78,7 +119,7 @@ async def insert_many(
     names = _insert_fields(model)
     rows = [{name: getattr(instance, name) for name in names} for instance in instances]
     ids = await insert_rows(
-        conn, model, rows, unique=unique, skip_conflicts=skip_conflicts, along=along
+        conn, model, rows, unique=unique, skip_conflicts=skip_conflicts, along=along, then=then
     )
     inserted = []
     for instance, row_id in zip(instances, ids, strict=True):
@@ -96,30 +137,32 @@ async def insert_rows(
     *,
     unique: Sequence[str] = (),
     skip_conflicts: bool = False,
-    along: Along | None = None,
+    along: Sequence[Along] = (),
+    then: Then | None = None,
 ) -> list[int | None]:
     """Insert rows given as field values (what an instance would hold; a field left out
     takes its default) in one statement, without building instances.
 
     With `unique`, the fields that tell the rows apart, the answer is each row's new id
     (None for a row left out by `skip_conflicts`). Without it, every row must go in and
-    the ids are not read back (the answer holds None for each row). `along` runs with it
-    (see Along); it needs `unique` without `skip_conflicts`, so that every row answers.
+    the ids are not read back (the answer holds None for each row). The `along`
+    statements run with it (see Along); they need `unique` without `skip_conflicts`, so
+    that every row answers. `then`, a SELECT, runs after it (see models.bulk.Then): on
+    PostgreSQL in the same statement, which then needs `unique` whose values are
+    integers or strings (they come back through JSON), and no `along`.
     """
     if not rows:
         return []
     meta = model._meta
     params = Params(conn)
     prefix, counted = "", ""
-    if along is not None:
+    if along:
         if not unique or skip_conflicts:
-            raise ValueError("an INSERT with a statement along must return every row")
-        if conn.capabilities.dialect == "postgres":
-            prefix = f'WITH "along" AS ({along.sql(params)} RETURNING 1) '
-            counted = ', (SELECT count(*) FROM "along") AS "along_rows"'
+            raise ValueError("an INSERT with statements along must return every row")
+        if params.postgres:
+            prefix, counted = _together(params, along)
         else:
-            first = Params(conn)
-            along.rows, _ = await conn.execute_query(along.sql(first), first.values)
+            await _one_by_one(conn, along)
     sql = prefix + insert_sql(params, model, rows)
     if not unique:
         # Counted from RETURNING: asyncpg's status line for an INSERT is "INSERT 0 <rows>".
@@ -131,11 +174,17 @@ async def insert_rows(
     quoted = ", ".join(f'"{key}"' for key in keys)
     if skip_conflicts:
         sql += f" ON CONFLICT ({quoted}) DO NOTHING"
-    returned = await conn.execute_query_dict(
-        f'{sql} RETURNING "id", {quoted}{counted}', params.values
-    )
-    if along is not None and counted:
-        along.rows = int(returned[0]["along_rows"])
+    sql += f' RETURNING "id", {quoted}{counted}'
+    if then is not None and params.postgres:
+        if along:
+            raise ValueError("an INSERT with statements along cannot have a SELECT after it")
+        returned = await _insert_then(conn, sql, params, then)
+    else:
+        returned = await conn.execute_query_dict(sql, params.values)
+        if then is not None:
+            await then.read(conn)
+    if counted:
+        _read_counts(returned[0], along)
     ids = {tuple(row[key] for key in keys): row["id"] for row in returned}
     names, convert = _insert_plan(model)
     tell = [convert[names.index(name)] for name in unique]
@@ -146,6 +195,30 @@ async def insert_rows(
     if ids or sum(row_id is not None for row_id in by_row) != len(returned):
         raise RuntimeError(f"{unique} does not tell the new {meta.db_table} rows apart")
     return by_row
+
+
+async def _insert_then(
+    conn: BaseDBAsyncClient, insert: str, params: Params, then: Then
+) -> list[dict[str, Any]]:
+    """The INSERT and the SELECT after it in one PostgreSQL statement (as
+    models.bulk.update_rows does with an UPDATE); the rows the INSERT returned, which
+    ride along as JSON on every row the SELECT reads (or on one empty row)."""
+    gated = then.sql(params, '(SELECT count(*) FROM "inserted") >= 0')
+    sql = (
+        f'WITH "inserted" AS ({insert}), "after" AS ({gated}) '
+        'SELECT "after".*, "new"."inserted_rows" FROM '
+        '(SELECT json_agg("inserted") AS "inserted_rows" FROM "inserted") AS "new" '
+        'LEFT JOIN "after" ON TRUE'
+    )
+    rows = await conn.execute_query_dict(sql, params.values)
+    inserted = rows[0]["inserted_rows"]
+    # The LEFT JOIN gives one row of NULLs when the SELECT found none.
+    then.rows = [
+        {k: v for k, v in row.items() if k != "inserted_rows"}
+        for row in rows
+        if row["id"] is not None
+    ]
+    return [] if inserted is None else list(orjson.loads(inserted))
 
 
 def insert_sql(

@@ -19,6 +19,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from adapters.clock import now
+from models.bulk import Then
 from models.bulk_insert import insert_many
 from models.enums import IdempotencyStatus, PaymentErrorCode
 from models.records import IdempotencyRecord
@@ -83,10 +84,11 @@ class Claim:
 
 
 async def claim_all(
-    conn: BaseDBAsyncClient, claims: Sequence[Claim]
+    conn: BaseDBAsyncClient, claims: Sequence[Claim], *, then: Then | None = None
 ) -> list[IdempotencyRecord | None]:
     """Insert each key as in progress, in one statement; None for a key claimed already,
-    by another request or by an earlier claim in the list."""
+    by another request or by an earlier claim in the list. `then`, a SELECT, runs after
+    the claims (in the same statement on PostgreSQL, see models.bulk_insert)."""
     stamp = now()
     records: dict[tuple[int, str], IdempotencyRecord] = {}
     for c in claims:
@@ -106,7 +108,8 @@ async def claim_all(
         )
     # In key order, so that two transactions claiming some of the same keys never deadlock.
     ordered = [records[k] for k in sorted(records)]
-    inserted = await insert_many(conn, ordered, unique=("member_id", "key"), skip_conflicts=True)
+    unique = ("member_id", "key")
+    inserted = await insert_many(conn, ordered, unique=unique, skip_conflicts=True, then=then)
     fresh = {(record.member_id, record.key) for record in inserted}
     claimed: list[IdempotencyRecord | None] = []
     for c in claims:

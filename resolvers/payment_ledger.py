@@ -11,7 +11,8 @@ batches them): reservations of some requests and outcomes of others. One transac
    them in memory: a move that would take more than its bill has pending is a bug;
 3. reserves the new payments against what is left (resolvers/payment_reserve.py);
 4. shifts every bill's ledger columns in one guarded UPDATE whose row count is checked,
-   which on PostgreSQL rides in the new payments' INSERT (one statement for both);
+   and writes the moves' answers on their idempotency keys, both in one statement on
+   PostgreSQL, and in the new payments' INSERT if there are any;
 5. writes one INSERT each of audit rows, confirmations and outbox events for both.
 A batch in which nothing changed rolls back whole. Every other payment state change
 (cancel, settlement, reconcile, autopay) is a batch of one move.
@@ -25,11 +26,18 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from models.bills import Bill
-from models.bulk import shift, shift_sql
-from models.bulk_insert import Along
+from models.bulk import shift_sql
+from models.bulk_insert import Along, run_along
 from models.enums import PaymentStatus
 from models.payments import Payment
-from resolvers.payment_moves import Move, bill_deltas, complete, feed_autopay, move_payments
+from resolvers.payment_moves import (
+    Move,
+    bill_deltas,
+    changes_of,
+    completion,
+    feed_autopay,
+    move_payments,
+)
 from resolvers.payment_reserve import (
     Reservation,
     Reserved,
@@ -75,13 +83,18 @@ async def record_all(items: Sequence[Work]) -> list[Done | Exception]:
                 raise _NothingChanged
             deltas = _merged(outgoing, reserving.deltas)
             ledger = Along(lambda params: shift_sql(params, Bill, deltas))
+            completing, keys = completion(moved)
+            along = [ledger] if deltas else []
+            along += [completing] if completing is not None else []
             if reserving.payments:  # one statement, on PostgreSQL
-                await insert_payments(conn, reserving.payments, along=ledger)
-            elif deltas:
-                ledger.rows = await shift(conn, Bill, deltas)
+                await insert_payments(conn, reserving.payments, along=along)
+            else:
+                await run_along(conn, along)
             if deltas and ledger.rows != len(deltas):
                 raise LedgerError(f"bills {sorted(deltas)} refused their ledger moves")
-            changes, succeeded = await complete(conn, moved)
+            if completing is not None and completing.rows != keys:
+                raise LedgerError("an idempotency key of a moved payment went missing")
+            changes, succeeded = changes_of(moved)
             await feed_autopay(conn, moved)
             # Last: the outbox lock it takes is the last lock the transaction waits for.
             await write_changes(conn, reserving.changes + changes, succeeded)

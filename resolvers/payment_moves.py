@@ -4,10 +4,11 @@ resolvers/payment_ledger.py.
 The guard and the status write are one UPDATE per (from, to) pair, so only one caller
 ever applies a move (`move_payments`). What the moves do to their bills' ledger columns
 comes back as deltas for the ledger's one guarded bill UPDATE (`bill_deltas`). Then
-`complete` records what the moves finished: their idempotency keys' answers, and the
-audit rows, outbox events and confirmations to write. A succeeded payment gets its
-confirmation number. An autopay payment's new status reaches its autopay charge in the
-same transaction (`feed_autopay`, resolvers/autopay_outcomes.py).
+`completion` writes the moves' answers on their idempotency keys (in the same statement
+as that UPDATE), and `changes_of` gives the audit rows, outbox events and confirmations
+to write. A succeeded payment gets its confirmation number. An autopay payment's new
+status reaches its autopay charge in the same transaction (`feed_autopay`,
+resolvers/autopay_outcomes.py).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from adapters.clock import now
-from models.bulk import Then, update_rows
+from models.bulk import Then, update_rows, update_sql
+from models.bulk_insert import Along
 from models.enums import IdempotencyStatus, PaymentStatus
 from models.payments import Payment
 from models.records import IdempotencyRecord
@@ -83,18 +85,23 @@ def bill_deltas(done: Sequence[Move]) -> dict[int, dict[str, int]]:
     return deltas
 
 
-async def complete(
-    conn: BaseDBAsyncClient, done: Sequence[Move]
-) -> tuple[list[Change], list[Payment]]:
-    """Record each applied move's answer on its idempotency key; its audit row and event,
-    and the payments that succeeded (their confirmations), for `write_changes`."""
+def completion(done: Sequence[Move]) -> tuple[Along | None, int]:
+    """The statement that records each applied move's answer on its idempotency key (for
+    `run_along`, or along an INSERT), if any has a key, and how many keys it completes."""
     completed = {
         move.idempotency_record_id: {"response": response_of(move.payment)}
         for move in done
         if move.idempotency_record_id is not None
     }
+    if not completed:
+        return None, 0
     same = {"status": IdempotencyStatus.COMPLETED}
-    await update_rows(conn, IdempotencyRecord, completed, same=same)
+    return Along(lambda p: update_sql(p, IdempotencyRecord, completed, same=same)), len(completed)
+
+
+def changes_of(done: Sequence[Move]) -> tuple[list[Change], list[Payment]]:
+    """Each applied move's audit row and event, and the payments that succeeded (their
+    confirmations), for `write_changes`."""
     changes = [
         Change(move.payment, EVENT_OF[move.to], move.actor_id, {"from": move.expected.value})
         for move in done

@@ -1,12 +1,14 @@
 """Reserving new payments, inside the ledger transaction of resolvers/payment_ledger.py.
 
-The bills are already locked in id order (`bill_lock`). `reserve` reads the methods
-and refuses each request for a bill the member may not see or pay, or with an amount
-the bill's currency cannot hold. Its first write claims every remaining idempotency
-key at once, so a concurrent request with one of them blocks on the unique
-(member, key) index and then finds the claim. The locked bills decide in order which
-amounts fit, and one INSERT records the PENDING payments. A refused request's claim is
-deleted in the same transaction: only requests that changed something keep their key.
+The bills are already locked in id order (`bill_lock`). `reserve` refuses each request
+for a bill the member may not see or pay, or with an amount the bill's currency cannot
+hold. Its first write claims every remaining idempotency key at once, so a concurrent
+request with one of them blocks on the unique (member, key) index and then finds the
+claim; the same statement reads the requests' payment methods, and a request whose
+method is not the member's, or is removed or expired, is refused. The locked bills
+decide in order which amounts fit, and one INSERT records the PENDING payments. A
+refused request's claim is deleted in the same transaction: only requests that changed
+something keep their key.
 The caller moves the amounts from due to pending and writes the audit rows and events.
 """
 
@@ -95,7 +97,6 @@ class _Checked:
 
     request: Reservation
     bill: LockedBill
-    method: PaymentMethod | None
     amount: int
     request_hash: str
 
@@ -169,13 +170,19 @@ async def reserve(
     outcomes: list[Reserved | Exception | None] = [None] * len(requests)
     if not requests:
         return Reserving([], [])
-    checked = await _check(conn, requests, bills, outcomes)
-    claims = await _claim(conn, checked, outcomes)
+    checked = _check(requests, bills, outcomes)
+    read = _methods_read(sorted({r.method_id for r in requests}))
+    claims = await _claim(conn, checked, outcomes, read)
+    rows = await read.read(conn) if claims else []  # with no claim, no method is needed
+    found = {method.id: method for method in map(_method, rows)}
     methods: dict[int, PaymentMethod] = {}
     for n, item in checked.items():
         if outcomes[n] is None:
+            method = found.get(item.request.method_id)
+            member_id = item.request.viewer.member.id
+            mine = method if method is not None and method.member_id == member_id else None
             try:
-                methods[n] = _usable(item.method)
+                methods[n] = _usable(mine)
             except PaymentError as exc:
                 outcomes[n] = exc
     _decide(checked, outcomes)
@@ -194,19 +201,13 @@ async def reserve(
     return Reserving([RuntimeError("no outcome") if o is None else o for o in outcomes], payments)
 
 
-async def _check(
-    conn: BaseDBAsyncClient,
+def _check(
     requests: Sequence[Reservation],
     bills: Mapping[int, LockedBill],
     outcomes: list[Reserved | Exception | None],
 ) -> dict[int, _Checked]:
-    """Read the methods; refuse each request whose bill is not the member's to see or
-    pay, or whose amount its currency cannot hold."""
-    p = Params(conn)
-    wanted = sorted({r.method_id for r in requests})
-    sql = f'SELECT * FROM "payment_method" WHERE {p.is_in("id", wanted)}'
-    rows = await conn.execute_query_dict(sql, p.values)
-    methods = {method.id: method for method in map(_method, rows)}
+    """Refuse each request whose bill is not the member's to see or pay, or whose amount
+    its currency cannot hold."""
     checked: dict[int, _Checked] = {}
     for n, request in enumerate(requests):
         viewer = request.viewer
@@ -229,8 +230,6 @@ async def _check(
                 PaymentErrorCode.INVALID_AMOUNT, message[:1].upper() + message[1:] + ".", ["amount"]
             )
             continue
-        method = methods.get(request.method_id)
-        mine = method if method is not None and method.member_id == viewer.member.id else None
         asked = {
             "bill": bill.id,
             "amount": amount,
@@ -238,8 +237,17 @@ async def _check(
             "source": request.source.value,
         }
         request_hash = idempotency.fingerprint(OPERATION, asked)
-        checked[n] = _Checked(request, bill, mine, amount, request_hash)
+        checked[n] = _Checked(request, bill, amount, request_hash)
     return checked
+
+
+def _methods_read(ids: Sequence[int]) -> Then:
+    """The SELECT of the payment methods the requests name (after the claims)."""
+
+    def sql(p: Params, gate: str) -> str:
+        return f'SELECT * FROM "payment_method" WHERE {gate} AND {p.is_in("id", ids)}'
+
+    return Then(sql)
 
 
 def _method(row: dict[str, Any]) -> PaymentMethod:
@@ -250,9 +258,11 @@ async def _claim(
     conn: BaseDBAsyncClient,
     checked: dict[int, _Checked],
     outcomes: list[Reserved | Exception | None],
+    then: Then,
 ) -> dict[int, IdempotencyRecord]:
-    """Claim the key of every request still standing (the first write); a key already
-    claimed, by another request or an earlier one in this batch, is KeyTaken."""
+    """Claim the key of every request still standing (the first write), `then` reading
+    after it; a key already claimed, by another request or an earlier one in this batch,
+    is KeyTaken."""
     order = list(checked)
     claims = [
         Claim(
@@ -264,7 +274,7 @@ async def _claim(
         )
         for c in (checked[n] for n in order)
     ]
-    records = await claim_all(conn, claims) if claims else []
+    records = await claim_all(conn, claims, then=then) if claims else []
     mine: dict[int, IdempotencyRecord] = {}
     for n, record in zip(order, records, strict=True):
         if record is None:
@@ -287,9 +297,9 @@ def _decide(checked: dict[int, _Checked], outcomes: list[Reserved | Exception | 
 
 
 async def insert_payments(
-    conn: BaseDBAsyncClient, payments: Sequence[Payment], *, along: Along | None = None
+    conn: BaseDBAsyncClient, payments: Sequence[Payment], *, along: Sequence[Along] = ()
 ) -> None:
-    """Insert new payments, and `along` with them (the ledger UPDATE, say)."""
+    """Insert new payments, and the `along` statements with them (the ledger UPDATE, say)."""
     unique = ("processor_idempotency_key",)
     if len(await insert_many(conn, payments, unique=unique, along=along)) != len(payments):
         raise RuntimeError("a new payment's processor key was not new")

@@ -166,3 +166,39 @@ async def test_a_shift_that_one_row_refuses_changes_only_the_other(db: str) -> N
 
     rows = await Bill.filter(id__in=[first.id, second.id]).order_by("id")
     assert [(b.amount_due, b.amount_pending) for b in rows] == [(60, 40), (100, 0)]
+
+
+async def test_a_card_payment_costs_eight_statements_on_postgres(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every statement of the ledger's serial path is a round trip on which a busy
+    server's event loop makes the whole batch wait, so they are counted: reserving is
+    four (bills locked, claims with the methods read, payments with the ledger moves,
+    audit rows with events), the charge one, recording three (payment moved with the
+    bills locked, ledger moves with the keys' answers, audit rows with events)."""
+    from resolvers.access import load_viewer
+    from resolvers.payments import pay_bill
+
+    person = await factories.member()
+    bill = await factories.bill(await factories.account(person), due=10_000)
+    card = await factories.card(person)
+    viewer = await load_viewer(person.email, "MEMBER")
+    assert viewer is not None
+
+    async def pay(key: str) -> list[str]:
+        sent.clear()
+        paid = await pay_bill(
+            viewer=viewer, bill_id=bill.id, amount=100, method_id=card.id, idempotency_key=key
+        )
+        assert paid.status is PaymentStatus.SUCCEEDED
+        return list(sent)
+
+    sent = _statements_sent(db, monkeypatch)
+    await pay("warm")  # asyncpg reads the JSON and array types once per connection
+    statements = await pay("counted")
+
+    if db.startswith("postgres"):
+        assert len(statements) == 8
+    else:
+        assert len(statements) > 8  # one statement each: nothing rides in another's WITH
+    assert (await Bill.get(id=bill.id)).amount_due == 9_800
