@@ -1,6 +1,7 @@
 """On PostgreSQL a batch statement binds its rows as one JSON document (and a list of
 ids as one array), so its text is the same for any number of rows and asyncpg's cache
-of prepared statements keeps it; SQLite binds one parameter per value. Lookups (a value the statement reads by a key) go in either way.
+of prepared statements keeps it; SQLite binds one parameter per value. Lookups (a value
+the statement reads by a key) go in either way.
 """
 
 from __future__ import annotations
