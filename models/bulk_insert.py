@@ -153,6 +153,8 @@ async def insert_rows(
     """
     if not rows:
         return []
+    if then is not None and not unique:
+        raise ValueError("an INSERT with a SELECT after it needs the fields that tell rows apart")
     meta = model._meta
     params = Params(conn)
     prefix, counted = "", ""

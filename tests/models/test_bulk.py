@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
@@ -119,6 +120,8 @@ async def test_a_select_after_an_insert_reads_its_rows_whether_or_not_any_row_we
             conn, [_record(jo.id, "a")], unique=unique, skip_conflicts=True, then=none
         )
 
+    with pytest.raises(ValueError, match="tell rows apart"):
+        await insert_many(conn, [_record(jo.id, "d")], then=_bills_named([bill.id]))
     assert [r.key for r in inserted] == ["a", "b"]
     assert [r.key for r in partly] == ["c"]  # "b" was claimed already
     assert taken == []
