@@ -125,18 +125,18 @@ def _element_type(values: Sequence[Any]) -> str:
 
 @dataclass
 class Then:
-    """A SELECT to run right after an UPDATE of `update_rows`: on PostgreSQL in the same
-    statement (one round trip less), where it starts only once the UPDATE has taken its
-    row locks; elsewhere as a statement of its own. `sql(params, gate)` writes it, with
-    the SQL condition `gate` among its WHERE conditions and no CTE of its own, and reads
-    an "id" column no row leaves NULL. `read` gives its rows, running it alone if no
-    UPDATE did."""
+    """A SELECT to run right after an UPDATE of `update_rows` or an INSERT of
+    `insert_rows`: on PostgreSQL in the same statement (`returning_then`, one round trip
+    less), where it starts only once that statement has taken its row locks; elsewhere
+    as a statement of its own. `sql(params, gate)` writes it, with the SQL condition
+    `gate` among its WHERE conditions and no CTE of its own, and reads an "id" column no
+    row leaves NULL. `read` gives its rows, running it alone if no statement did."""
 
     sql: Callable[[Params, str], str]
     rows: list[dict[str, Any]] | None = None
 
     async def read(self, conn: BaseDBAsyncClient) -> list[dict[str, Any]]:
-        """Its rows, read now unless an UPDATE read them already."""
+        """Its rows, read now unless an UPDATE or INSERT read them already."""
         if self.rows is None:
             params = Params(conn)
             sql = self.sql(params, "TRUE")
@@ -154,16 +154,17 @@ async def update_rows(
     then: Then | None = None,
 ) -> set[int]:
     """One UPDATE for many rows (`update_sql`); the ids of the rows it changed. `then`
-    runs after it."""
+    runs after it (`returning_then`)."""
     if not rows:
         return set()
     params = Params(conn)
     sql = update_sql(params, model, rows, same=same, where=where) + ' RETURNING "id"'
     if then is not None and params.postgres:
-        return await _update_then(conn, sql, params, then)
-    changed = await conn.execute_query_dict(sql, params.values)
-    if then is not None:
-        await then.read(conn)
+        changed = await returning_then(conn, sql, params, then)
+    else:
+        changed = await conn.execute_query_dict(sql, params.values)
+        if then is not None:
+            await then.read(conn)
     return {row["id"] for row in changed}
 
 
@@ -222,28 +223,29 @@ def update_sql(
     return f"UPDATE {table} WHERE {' AND '.join(conditions)}"
 
 
-async def _update_then(
-    conn: BaseDBAsyncClient, update: str, params: Params, then: Then
-) -> set[int]:
-    """The UPDATE and the SELECT after it in one PostgreSQL statement. The SELECT's WHERE
-    waits on the UPDATE's whole result (an InitPlan), so its locks come after the
-    UPDATE's; the ids changed ride along on every row it reads (or on one empty row)."""
+async def returning_then(
+    conn: BaseDBAsyncClient, statement: str, params: Params, then: Then
+) -> list[dict[str, Any]]:
+    """A data-modifying statement with RETURNING and the SELECT after it in one PostgreSQL
+    statement; the rows the statement returned. The SELECT's WHERE waits on the
+    statement's whole result (an InitPlan), so its locks come after the statement's; the
+    returned rows ride along, as JSON, on every row it reads (or on one empty row)."""
     gated = then.sql(params, '(SELECT count(*) FROM "changed") >= 0')
     sql = (
-        f'WITH "changed" AS ({update}), "after" AS ({gated}) '
-        'SELECT "after".*, "ids"."changed_ids" FROM '
-        '(SELECT array_agg("id") AS "changed_ids" FROM "changed") AS "ids" '
+        f'WITH "changed" AS ({statement}), "after" AS ({gated}) '
+        'SELECT "after".*, "done"."changed_rows" FROM '
+        '(SELECT json_agg("changed") AS "changed_rows" FROM "changed") AS "done" '
         'LEFT JOIN "after" ON TRUE'
     )
     rows = await conn.execute_query_dict(sql, params.values)
-    changed = set(rows[0]["changed_ids"] or ())
+    changed = rows[0]["changed_rows"]
     # The LEFT JOIN gives one row of NULLs when the SELECT found none.
     then.rows = [
-        {k: v for k, v in row.items() if k != "changed_ids"}
+        {k: v for k, v in row.items() if k != "changed_rows"}
         for row in rows
         if row["id"] is not None
     ]
-    return changed
+    return [] if changed is None else list(orjson.loads(changed))
 
 
 @functools.cache
@@ -252,24 +254,6 @@ def pg_type(model: type[Model], name: str) -> str:
     the ledger's statements ask once per value."""
     sql_type = str(model._meta.fields_map[name].get_for_dialect("postgres", "SQL_TYPE"))
     return sql_type.split("(")[0]
-
-
-async def shift(
-    conn: BaseDBAsyncClient,
-    model: type[Model],
-    deltas: Mapping[int, Mapping[str, int]],
-    *,
-    where: str = "",
-) -> int:
-    """Add per-row amounts to integer columns in one guarded statement; rows changed.
-    Callers check the count against len(deltas). See `shift_sql`."""
-    if not deltas:
-        return 0
-    params = Params(conn)
-    count, _ = await conn.execute_query(
-        shift_sql(params, model, deltas, where=where), params.values
-    )
-    return count
 
 
 def shift_sql(

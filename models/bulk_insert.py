@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-import orjson
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.fields import (
     BigIntField,
@@ -27,7 +26,7 @@ from tortoise.fields import (
 )
 from tortoise.models import Model
 
-from models.bulk import Params, Then, pg_type
+from models.bulk import Params, Then, pg_type, returning_then
 
 M = TypeVar("M", bound=Model)
 
@@ -180,7 +179,7 @@ async def insert_rows(
     if then is not None and params.postgres:
         if along:
             raise ValueError("an INSERT with statements along cannot have a SELECT after it")
-        returned = await _insert_then(conn, sql, params, then)
+        returned = await returning_then(conn, sql, params, then)
     else:
         returned = await conn.execute_query_dict(sql, params.values)
         if then is not None:
@@ -197,30 +196,6 @@ async def insert_rows(
     if ids or sum(row_id is not None for row_id in by_row) != len(returned):
         raise RuntimeError(f"{unique} does not tell the new {meta.db_table} rows apart")
     return by_row
-
-
-async def _insert_then(
-    conn: BaseDBAsyncClient, insert: str, params: Params, then: Then
-) -> list[dict[str, Any]]:
-    """The INSERT and the SELECT after it in one PostgreSQL statement (as
-    models.bulk.update_rows does with an UPDATE); the rows the INSERT returned, which
-    ride along as JSON on every row the SELECT reads (or on one empty row)."""
-    gated = then.sql(params, '(SELECT count(*) FROM "inserted") >= 0')
-    sql = (
-        f'WITH "inserted" AS ({insert}), "after" AS ({gated}) '
-        'SELECT "after".*, "new"."inserted_rows" FROM '
-        '(SELECT json_agg("inserted") AS "inserted_rows" FROM "inserted") AS "new" '
-        'LEFT JOIN "after" ON TRUE'
-    )
-    rows = await conn.execute_query_dict(sql, params.values)
-    inserted = rows[0]["inserted_rows"]
-    # The LEFT JOIN gives one row of NULLs when the SELECT found none.
-    then.rows = [
-        {k: v for k, v in row.items() if k != "inserted_rows"}
-        for row in rows
-        if row["id"] is not None
-    ]
-    return [] if inserted is None else list(orjson.loads(inserted))
 
 
 def insert_sql(

@@ -112,7 +112,7 @@ async def record_all(items: Sequence[Work]) -> list[Done | Exception]:
 
 def _merged(*parts: dict[int, dict[str, int]]) -> dict[int, dict[str, int]]:
     """Per bill, the sum of the parts' amounts for each ledger column (every bill names
-    the same columns, as `shift` needs)."""
+    the same columns, as `shift_sql` needs)."""
     columns = sorted({column for part in parts for row in part.values() for column in row})
     merged: dict[int, dict[str, int]] = {}
     for part in parts:

@@ -13,8 +13,8 @@ import pytest
 from tortoise import connections
 
 from models import AuditLog, Bill
-from models.bulk import Params, shift
-from models.bulk_insert import Lookup, insert_rows
+from models.bulk import Params, shift_sql
+from models.bulk_insert import Along, Lookup, insert_rows, run_along
 from models.enums import PaymentStatus
 from tests import factories
 
@@ -163,7 +163,9 @@ async def test_a_shift_that_one_row_refuses_changes_only_the_other(db: str) -> N
         first.id: {"amount_due": -40, "amount_pending": 40},
     }
 
-    assert await shift(connections.get("default"), Bill, deltas) == 1
+    ledger = Along(lambda p: shift_sql(p, Bill, deltas))
+    await run_along(connections.get("default"), [ledger])
+    assert ledger.rows == 1
 
     rows = await Bill.filter(id__in=[first.id, second.id]).order_by("id")
     assert [(b.amount_due, b.amount_pending) for b in rows] == [(60, 40), (100, 0)]

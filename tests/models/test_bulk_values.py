@@ -13,8 +13,8 @@ from typing import Any
 from tortoise import connections
 
 from models import AuditLog, Bill, IdempotencyRecord, PaymentMethod, SandboxCharge
-from models.bulk import shift, update_rows
-from models.bulk_insert import insert_rows
+from models.bulk import shift_sql, update_rows
+from models.bulk_insert import Along, insert_rows, run_along
 from tests import factories
 
 _AT = datetime(2026, 11, 25, 12, 0, 0, 123456, tzinfo=UTC)
@@ -127,7 +127,9 @@ async def test_dates_booleans_and_the_largest_integers_go_through_updates(db: st
         created_at=_AT,
     )
     await update_rows(conn, SandboxCharge, {charge.id: {"amount": BIG - 1}})
-    assert await shift(conn, SandboxCharge, {charge.id: {"amount": 1}}) == 1
+    added = Along(lambda p: shift_sql(p, SandboxCharge, {charge.id: {"amount": 1}}))
+    await run_along(conn, [added])
+    assert added.rows == 1
 
     assert (await Bill.get(id=bill.id)).due_date == date(2027, 2, 28)
     assert (await SandboxCharge.get(id=charge.id)).amount == BIG
