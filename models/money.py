@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from functools import cache
 
 from babel import Locale
@@ -17,6 +17,8 @@ from babel.numbers import (
 # No amount of money has more digits before the point (keeps arithmetic from overflowing).
 MAX_INTEGER_DIGITS = 18
 MAX_FRACTION_DIGITS = 18
+# Enough digits for any amount `Money.parse` accepts, scaled to minor units.
+_EXACT_DIGITS = MAX_INTEGER_DIGITS + MAX_FRACTION_DIGITS + 8
 
 
 class InvalidMoney(ValueError):
@@ -103,7 +105,10 @@ class Money:
             raise InvalidMoney("amount is too large")
         digits = minor_digits(currency)
         exponent = value.as_tuple().exponent
-        scaled = value.scaleb(digits)
+        # Exact: the default context keeps 28 digits, and would round away a last digit
+        # of "10000000000.000000000000000001" before the check could see it.
+        with localcontext(prec=_EXACT_DIGITS):
+            scaled = value.scaleb(digits)
         if (isinstance(exponent, int) and exponent < -MAX_FRACTION_DIGITS) or (
             scaled != scaled.to_integral_value()
         ):

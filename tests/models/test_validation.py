@@ -100,6 +100,16 @@ def test_amounts_respect_the_currency_exponent() -> None:
     assert "4242" not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "amount", ["10000000000.000000000000000001", "10000000000.000000000000000004"]
+)
+def test_a_last_decimal_beyond_28_digits_is_refused_not_rounded(amount: str) -> None:
+    # Decimal's default context keeps 28 significant digits; the check must see them all.
+    with pytest.raises(InvalidAmount):
+        parse_amount(amount, "USD")
+    assert parse_amount("1234567890.120000000000000000", "USD") == 123456789012
+
+
 def test_ach_settles_on_banking_days() -> None:
     friday = datetime(2026, 11, 20, 10, tzinfo=UTC)
     assert add_business_days(friday, 2) == datetime(2026, 11, 24, 10, tzinfo=UTC)
