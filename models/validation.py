@@ -87,9 +87,13 @@ def redact_card_numbers(text: str) -> str:
 _CARD_PREFIX = re.compile(r"^(4|5[1-5]|2[2-7]|3[47]|3[0689]|6|35|62|5[06-9])")
 
 
-def looks_like_card_in_account_number(digits: str) -> bool:
-    """A bank account number that is a card number: Luhn-valid with a card network prefix."""
-    return len(digits) in CARD_DIGITS and bool(_CARD_PREFIX.match(digits)) and luhn_valid(digits)
+def looks_like_card_in_account_number(number: str) -> bool:
+    """A bank account number of ASCII digits that is a card number: Luhn-valid with a card
+    network prefix. Anything but ASCII digits is not an account number at all (free text
+    is screened with `looks_like_card_number`)."""
+    if not (number.isascii() and number.isdigit()):
+        return False
+    return len(number) in CARD_DIGITS and bool(_CARD_PREFIX.match(number)) and luhn_valid(number)
 
 
 def aba_routing_valid(routing: str) -> bool:

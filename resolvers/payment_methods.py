@@ -88,8 +88,10 @@ async def add_bank_account(
     screen_text(nickname, ["nickname"], max_length=60)
     field = ["bankAccount", "accountNumber"]
     number = account.account_number
-    # Digits alone may be a long account number; anything else is screened like free text.
-    if card_in_account(number) or (not number.isdigit() and looks_like_card_number(number)):
+    # ASCII digits alone may be a long account number; anything else (separators, other
+    # scripts' digits) is screened like free text.
+    plain = number.isascii() and number.isdigit()
+    if card_in_account(number) if plain else looks_like_card_number(number):
         raise PaymentMethodError(Code.CARD_NUMBER_NOT_ACCEPTED, CARD_NUMBER_MESSAGE, field)
     if not aba_routing_valid(account.routing_number):
         raise PaymentMethodError(

@@ -82,6 +82,19 @@ async def test_a_bank_account_keeps_only_its_last_four_digits(db: str) -> None:
             BankAccount("110000000", "4242424242424242", BankAccountType.CHECKING, "A"),
             PaymentMethodErrorCode.CARD_NUMBER_NOT_ACCEPTED,
         ),
+        # A card number written with separators or in another script's digits, and a
+        # card-like prefix with a letter: refused with their codes, not a server error.
+        *(
+            (
+                BankAccount("110000000", number, BankAccountType.CHECKING, "A"),
+                PaymentMethodErrorCode.CARD_NUMBER_NOT_ACCEPTED,
+            )
+            for number in ["4242-4242-4242-4242", "4242 4242 4242 4242", "\uff14\uff12" * 8]
+        ),
+        (
+            BankAccount("110000000", "41234567890123a", BankAccountType.CHECKING, "A"),
+            PaymentMethodErrorCode.INVALID_ACCOUNT_NUMBER,
+        ),
         (
             BankAccount("110000000", "000123456789", BankAccountType.CHECKING, " "),
             PaymentMethodErrorCode.INVALID_INPUT,
