@@ -1,6 +1,7 @@
 """Schema assembly: types, and the safety extensions that depend on the environment."""
 
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 
 import strawberry
@@ -23,7 +24,7 @@ from graph.mutation import Mutation
 from graph.query import Query
 from graph.redaction import CarepaySchema
 from graph.relay_wakeup import WakeRelay
-from graph.scalars import PlainDecimal
+from graph.scalars import PlainDecimal, UtcDateTime
 from graph.shared_execution import SharedEventExecution
 from graph.subscription import Subscription
 from graph.types.account import BillingAccount
@@ -69,7 +70,7 @@ def build_schema(
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=settings.production),
         execution_context_class=SharedEventExecution,
-        scalar_overrides={Decimal: PlainDecimal},
+        scalar_overrides={Decimal: PlainDecimal, datetime: UtcDateTime},
     )
     if lean:
         lean_resolvers(schema)
