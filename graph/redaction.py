@@ -1,8 +1,12 @@
 """Card numbers never reach a log or an error: the schema scrubs every error it reports."""
 
+from typing import Any
+
 from graphql import GraphQLError
 from strawberry import Schema
-from strawberry.types import ExecutionContext
+from strawberry.schema.exceptions import CannotGetOperationTypeError
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.utils.logging import StrawberryLogger
 
 from models.validation import redact_card_numbers
 
@@ -31,9 +35,23 @@ def scrub(error: BaseException) -> None:
 class CarepaySchema(Schema):
     """Strawberry's schema, scrubbing errors before they are logged or returned."""
 
+    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        try:
+            return await super().execute(*args, **kwargs)
+        except CannotGetOperationTypeError as exc:
+            # Strawberry's HTTP view answers 'Unknown operation named "<operationName>"'.
+            if exc.operation_name is None:
+                raise
+            named = redact_card_numbers(exc.operation_name)
+            raise CannotGetOperationTypeError(named) from None
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         for error in errors:
             scrub(error)
-        super().process_errors(errors, execution_context)
+            # Logged as Strawberry does, but as text: an error prints the lines of the
+            # document it points at, and a card number written there must not be logged.
+            StrawberryLogger.logger.error(
+                redact_card_numbers(str(error)), exc_info=error.original_error
+            )

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -180,6 +181,30 @@ async def test_card_numbers_in_any_field_are_refused_and_leave_no_trace(
     stored = json.dumps(await snapshot(), default=str)
     assert number not in _digits_only(stored)
     assert number not in _digits_only("\n".join(logs))
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        'mutation { addPaymentMethod(input: {card: {token: "4242424242424242"}, nickname: 5})'
+        " { errors { code } } }",
+        '{ bills(first: "4242 4242 4242 4242") { totalCount } }',
+        '{ bills(after: "4242424242424242") { totalCount } }',
+    ],
+)
+async def test_a_card_number_written_in_the_document_is_neither_logged_nor_echoed(
+    db: str, document: str
+) -> None:
+    await _household()
+
+    with every_log_line() as logs:
+        result = await execute(document, as_email="alex@example.org")
+
+    assert result.errors is not None
+    answer = json.dumps([e.formatted for e in result.errors])
+    assert "4242424242424242" not in _digits_only(answer), answer
+    assert any("strawberry.execution" in line for line in logs)  # the error was logged
+    assert "4242424242424242" not in _digits_only("\n".join(logs))
 
 
 async def test_the_fuzz_log_capture_sees_sql_with_its_values(db: str) -> None:

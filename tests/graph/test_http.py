@@ -134,6 +134,19 @@ async def test_queries_over_get_are_refused_by_default(client: httpx.AsyncClient
     assert "viewer" not in response.text
 
 
+async def test_an_unknown_operation_name_is_refused_without_a_card_number_in_it(
+    production: httpx.AsyncClient,
+) -> None:
+    await factories.member("alex@example.org")
+    body = {"query": "query Q { viewer { id } }", "operationName": "4242 4242 4242 4242"}
+
+    response = await production.post("/graphql", json=body, headers=_bearer("alex@example.org"))
+
+    assert response.status_code == 400
+    assert "Unknown operation named" in response.text
+    assert "4242" not in response.text
+
+
 async def test_browsers_from_other_origins_are_refused(client: httpx.AsyncClient) -> None:
     await factories.member("alex@example.org")
     evil = await client.post(
