@@ -67,6 +67,11 @@ async def _cancel(viewer: Viewer, payment_id: int, idempotency_key: str) -> Paym
                 response={"payment_id": payment.id},
             )
     except idempotency.KeyTaken:
+        # Claimed since the check above, by this request or another: IDEMPOTENCY_KEY_REUSED
+        # if another (another payment's cancellation under the same key).
+        await idempotency.existing(
+            member_id=member_id, key=idempotency_key, operation=OPERATION, request_hash=request_hash
+        )
         return await _replay(payment.id, member_id, idempotency_key, request_hash)
     return await _ask_processor(payment, record.id, member_id)
 

@@ -126,6 +126,61 @@ async def test_an_abandoned_claim_is_not_taken_over_with_other_input(db: str) ->
     assert (await Payment.get(id=payment.id)).status is PaymentStatus.PROCESSING
 
 
+async def test_a_key_claimed_for_another_payment_since_the_check_is_a_reuse(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: two cancellations under one key, for two payments; the other one claims the
+    # key after this one found it free and before this one claims it
+    viewer, bill, method_id = await _ach(SETTLES)
+    payment = await _pay(viewer, bill, method_id)
+    other = await pay_bill(
+        viewer=viewer, bill_id=bill.id, amount=1_000, method_id=method_id, idempotency_key="ach-2"
+    )
+    checks = 0
+    check = idempotency.existing
+    before: dict[str, object] = {}
+
+    async def checked_before_the_other_claimed(**asked: str) -> dict[str, object] | None:
+        nonlocal checks, before
+        checks += 1
+        if checks == 1:
+            await _died_after_claiming(viewer, payment)  # the other request's claim, live
+            before = await snapshot()
+            return None
+        return await check(**asked)
+
+    monkeypatch.setattr(idempotency, "existing", checked_before_the_other_claimed)
+    # when
+    with pytest.raises(PaymentError) as caught:
+        await cancel_payment(viewer=viewer, payment_id=other.id, idempotency_key=KEY)
+    # then
+    assert caught.value.code is PaymentErrorCode.IDEMPOTENCY_KEY_REUSED
+    assert checks == 2
+    assert await snapshot() == before
+    assert (await Payment.get(id=other.id)).status is PaymentStatus.PROCESSING
+
+
+async def test_two_cancellations_under_one_key_for_two_payments_at_once(db: str) -> None:
+    viewer, bill, method_id = await _ach(SETTLES)
+    payment = await _pay(viewer, bill, method_id)
+    other = await pay_bill(
+        viewer=viewer, bill_id=bill.id, amount=1_000, method_id=method_id, idempotency_key="ach-2"
+    )
+
+    results = await asyncio.gather(
+        cancel_payment(viewer=viewer, payment_id=payment.id, idempotency_key=KEY),
+        cancel_payment(viewer=viewer, payment_id=other.id, idempotency_key=KEY),
+        return_exceptions=True,
+    )
+
+    [refused] = [r for r in results if isinstance(r, PaymentError)]
+    [canceled] = [r for r in results if isinstance(r, Payment)]
+    assert refused.code is PaymentErrorCode.IDEMPOTENCY_KEY_REUSED
+    loser = other if canceled.id == payment.id else payment
+    assert (await Payment.get(id=loser.id)).status is PaymentStatus.PROCESSING
+    await assert_ledger()
+
+
 class Unreachable(SandboxProcessor):
     async def cancel(self, *, reference: str) -> bool:
         raise ProcessorUnavailable
