@@ -11,13 +11,13 @@ cannot be compared with one that has a zone), or one whose UTC instant falls out
 the years 1-9999 that Python and PostgreSQL hold ("0001-01-01T00:00:00+05:00").
 """
 
+import dataclasses
 import decimal
 import re
 from datetime import UTC, datetime
 
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.schema.types.base_scalars import DateTimeDefinition, DecimalDefinition
-from strawberry.types.scalar import ScalarDefinition
 
 # Up to 15 digits before the point (far above any bill) and 18 after it, so that
 # "1.005" still reaches the resolvers and gets their INVALID_AMOUNT payload error.
@@ -37,15 +37,8 @@ def parse_plain_decimal(value: object) -> decimal.Decimal:
     return decimal.Decimal(value)
 
 
-PlainDecimal = ScalarDefinition(
-    name=DecimalDefinition.name,
-    description=DecimalDefinition.description,
-    specified_by_url=None,
-    serialize=DecimalDefinition.serialize,
-    parse_value=parse_plain_decimal,
-    parse_literal=None,
-    origin=decimal.Decimal,
-)
+# Strawberry's own scalars, but for how they read input.
+PlainDecimal = dataclasses.replace(DecimalDefinition, parse_value=parse_plain_decimal)
 
 DATETIME_RANGE_MESSAGE = "DateTime values must fall within the years 1 to 9999 in UTC."
 
@@ -65,12 +58,4 @@ def parse_utc_datetime(value: object) -> datetime:
         raise StrawberryInputCoercionError(DATETIME_RANGE_MESSAGE) from None
 
 
-UtcDateTime = ScalarDefinition(
-    name=DateTimeDefinition.name,
-    description=DateTimeDefinition.description,
-    specified_by_url=None,
-    serialize=DateTimeDefinition.serialize,
-    parse_value=parse_utc_datetime,
-    parse_literal=None,
-    origin=datetime,
-)
+UtcDateTime = dataclasses.replace(DateTimeDefinition, parse_value=parse_utc_datetime)
