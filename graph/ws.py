@@ -17,8 +17,10 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     SubscribeMessage,
 )
 
+from graph.auth import AuthError, authenticate
 from graph.cohorts import Cohorts, Send
 from graph.context import Context
+from graph.loaders import Loaders
 from graph.sharing import Sharing, sharing
 
 log = logging.getLogger(__name__)
@@ -34,13 +36,17 @@ def connection_token(params: dict[str, Any]) -> str | None:
 
 
 class KeepAliveHandler(BaseGraphQLTransportWSHandler[Context, None]):
-    """The protocol handler, plus keep-alive pings and cohorts.
+    """The protocol handler, plus keep-alive pings, sign-ins kept current, and cohorts.
 
     Strawberry sends keep-alives only on the legacy graphql-ws protocol; idle
     graphql-transport-ws sockets would otherwise be cut by proxies: a `ping` goes out
-    every `keep_alive_interval` once acknowledged. Payment subscriptions that would get
-    the same frames as others join a cohort (graph/cohorts.py), resumed ones once they
-    have caught up.
+    every `keep_alive_interval` once acknowledged. A socket lives for hours, so its
+    sign-in is checked again before each operation and with each ping: the member's
+    current access replaces the one read at connection_init, and a token that has
+    expired, a member who is gone, or staff no longer staff closes the socket with 4403,
+    as a bad token at connection_init does. Payment subscriptions that would get the
+    same frames as others join a cohort (graph/cohorts.py), resumed ones once they have
+    caught up.
     """
 
     pinger: asyncio.Task[None] | None = None
@@ -51,6 +57,8 @@ class KeepAliveHandler(BaseGraphQLTransportWSHandler[Context, None]):
             self.pinger = asyncio.create_task(self._ping(), name="carepay-ws-ping")
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        if self.connection_acknowledged and not await self._still_signed_in():
+            return
         cohorts: Cohorts | None = getattr(self.view, "cohorts", None)
         cap = self.max_subscriptions_per_connection
         shared = None
@@ -96,11 +104,39 @@ class KeepAliveHandler(BaseGraphQLTransportWSHandler[Context, None]):
             return
         await super().handle_task_exception(error)
 
+    async def _still_signed_in(self) -> bool:
+        """Sign the socket in again with its connection_init token: the viewer's current
+        access, and DataLoaders that remember nothing; False once the socket is closed
+        because the sign-in no longer holds. If the database cannot answer, the sign-in
+        stands until the next check."""
+        context = self.context
+        settings = getattr(self.view, "settings", None)
+        if settings is None or context.viewer is None:
+            return True
+        try:
+            viewer = await authenticate(settings, connection_token(context.connection_params))
+        except AuthError as exc:
+            reason = str(exc)
+        except Exception:
+            log.warning("could not check a WebSocket's sign-in again", exc_info=True)
+            return True
+        else:
+            if viewer.is_staff == context.viewer.is_staff:
+                context.viewer = viewer
+                context.loaders = Loaders(enabled=context.loaders.enabled)
+                return True
+            reason = "Your role has changed: sign in again"
+        log.info("WebSocket closed: %s", reason)
+        await self.websocket.close(code=4403, reason=reason)
+        return False
+
     async def _ping(self) -> None:
         interval = float(self.view.keep_alive_interval or 15)
         with contextlib.suppress(Exception):
             while True:
                 await asyncio.sleep(interval)
+                if not await self._still_signed_in():
+                    return
                 await self.send_message({"type": "ping"})
 
     async def shutdown(self) -> None:
