@@ -49,12 +49,22 @@ class Sharing:
     after: int | None = None
 
 
+# Longer documents are parsed each time rather than kept: the cache keeps its keys, and
+# a client could fill it with large ones.
+_CACHED_LENGTH = 64 * 1024
+
+
+def parsed(query: str, max_tokens: int) -> DocumentNode:
+    """The document, parsed under the token limit the ordinary path applies;
+    GraphQLSyntaxError if it is not one, or holds more tokens than that."""
+    if len(query) > _CACHED_LENGTH:
+        return parse(query, max_tokens=max_tokens)
+    return _parsed(query, max_tokens)
+
+
 @lru_cache(maxsize=256)
-def _parsed(query: str) -> DocumentNode | None:
-    try:
-        return parse(query)
-    except GraphQLError:
-        return None  # the ordinary path reports it
+def _parsed(query: str, max_tokens: int) -> DocumentNode:
+    return parse(query, max_tokens=max_tokens)
 
 
 class _Uses(Visitor):
@@ -110,13 +120,19 @@ def sharing(context: Context, payload: dict[str, Any]) -> Sharing | None:
     """The cohort a subscription may join, or None when it runs alone."""
     viewer = context.viewer
     query = payload.get("query")
-    variables = dict(payload.get("variables") or {})
+    variables = payload.get("variables") or {}
     name = payload.get("operationName")
     if viewer is None or context.events is None or not isinstance(query, str):
         return None
-    document = _parsed(query)
-    operation = None if document is None else get_operation_ast(document, name)
-    if document is None or operation is None:
+    if not isinstance(variables, dict) or not (name is None or isinstance(name, str)):
+        return None  # the ordinary path refuses it
+    variables = dict(variables)  # a copy: the cohort's own is changed below
+    try:
+        document = parsed(query, context.settings.max_tokens)
+    except GraphQLError:
+        return None  # the ordinary path reports it
+    operation = get_operation_ast(document, name)
+    if operation is None:
         return None
     if operation.operation is not OperationType.SUBSCRIPTION:
         return None

@@ -7,6 +7,7 @@ import logging
 from collections import OrderedDict
 from typing import Any
 
+from graphql import GraphQLError
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -21,9 +22,11 @@ from graph.auth import AuthError, authenticate
 from graph.cohorts import Cohorts, Send
 from graph.context import Context
 from graph.loaders import Loaders
-from graph.sharing import Sharing, sharing
+from graph.sharing import Sharing, parsed, sharing
+from models.validation import redact_card_numbers
 
 log = logging.getLogger(__name__)
+VARIABLES_MESSAGE = "The operation's variables must be a JSON object."
 
 
 def connection_token(params: dict[str, Any]) -> str | None:
@@ -58,6 +61,24 @@ class KeepAliveHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         if self.connection_acknowledged and not await self._still_signed_in():
+            return
+        query = message["payload"].get("query")
+        settings = getattr(self.view, "settings", None)
+        if isinstance(query, str) and settings is not None:
+            try:
+                parsed(query, settings.max_tokens)
+            except GraphQLError as exc:
+                # As Strawberry closes on a syntax error, but under the token limit (its
+                # own parse runs without one here) and without echoing a card number.
+                await self.websocket.close(code=4400, reason=_close_reason(exc.message))
+                return
+        variables = message["payload"].get("variables")
+        if variables is not None and not isinstance(variables, dict):
+            # Strawberry would run it and fail inside graphql-core, with a message of its own.
+            error = GraphQLError(VARIABLES_MESSAGE, extensions={"code": "BAD_USER_INPUT"})
+            await self.send_message(
+                {"id": message["id"], "type": "error", "payload": [error.formatted]}
+            )
             return
         cohorts: Cohorts | None = getattr(self.view, "cohorts", None)
         cap = self.max_subscriptions_per_connection
@@ -96,6 +117,16 @@ class KeepAliveHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 await send({"id": operation.id, "type": "complete"})
             self.operations.pop(operation.id, None)
             raise
+
+    @staticmethod
+    def _get_pre_execution_close_reason(error: GraphQLError) -> str | None:
+        # Strawberry closes the socket quoting an unknown operationName or a syntax
+        # error's token; a card number written there must not come back.
+        reason = BaseGraphQLTransportWSHandler._get_pre_execution_close_reason(error)
+        return None if reason is None else _close_reason(reason)
+
+    async def handle_invalid_message(self, error_message: str) -> None:
+        await super().handle_invalid_message(_close_reason(error_message))
 
     async def handle_task_exception(self, error: Exception) -> None:
         """A peer that vanished mid-send (killed, network gone) is routine, not an error."""
@@ -147,6 +178,15 @@ class KeepAliveHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await super().shutdown()
 
 
+def _close_reason(text: str) -> str:
+    """A close frame's reason: no card number, and within the 123 bytes a frame allows."""
+    encoded = redact_card_numbers(text).encode()
+    if len(encoded) <= _REASON_BYTES:
+        return encoded.decode()
+    return encoded[: _REASON_BYTES - 3].decode(errors="ignore") + "…"  # "…" is 3 bytes
+
+
+_REASON_BYTES = 123
 # One encoder for every message: json.dumps with separators builds a new one per call.
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 

@@ -43,11 +43,18 @@ class Payer:
     method_id: str
 
 
+_REFUSALS = (
+    "graphql.error.graphql_error.GraphQLError: ",
+    "strawberry.schema.exceptions.CannotGetOperationTypeError: ",
+)
+
+
 def unexpected_errors(log: str) -> list[str]:
     """Log records with a traceback, leaving out Strawberry's report of a refused subscription.
 
-    A refusal (FORBIDDEN, NOT_FOUND, ...) is raised as a coded GraphQLError, which
-    Strawberry logs with its traceback; anything else ending a traceback is a bug.
+    A refusal (FORBIDDEN, NOT_FOUND, ...) is raised as a coded GraphQLError, and an
+    operationName the document does not hold as CannotGetOperationTypeError; Strawberry
+    logs both with their tracebacks. Anything else ending a traceback is a bug.
     """
     records: list[list[str]] = []
     for line in log.splitlines():
@@ -61,8 +68,7 @@ def unexpected_errors(log: str) -> list[str]:
     return [
         "\n".join(record)
         for record in records
-        if any("Traceback" in line for line in record)
-        and not record[-1].startswith("graphql.error.graphql_error.GraphQLError: ")
+        if any("Traceback" in line for line in record) and not record[-1].startswith(_REFUSALS)
     ]
 
 
