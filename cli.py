@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from adapters.clock import set_timezone
-from settings import Settings
+from settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from resolvers.scheduler import RunReport
@@ -102,19 +102,35 @@ def _iso_time(value: str) -> datetime:
     if parsed.tzinfo is None:
         raise argparse.ArgumentTypeError("give a timezone, e.g. 2026-11-20T09:00:00+00:00")
     # The jobs work in UTC, as the server does: one instant, however it is written.
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise argparse.ArgumentTypeError(f"{value!r} falls outside years 1-9999 in UTC") from None
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 1 to 65535, not {port}")
+    return port
 
 
 async def _run_scheduler_once(settings: Settings, at: datetime) -> tuple[RunReport, list[str]]:
-    from adapters.clock import FixedClock, set_clock
+    from adapters.clock import FixedClock, now, set_clock
     from models.db import close_db, init_db
     from resolvers.scheduler import run_once
     from resolvers.scheduler_digest import digest
 
+    # An --at ahead of the real time must not forget idempotency keys that clients
+    # still hold: keys expire by the real clock.
+    keys_until = min(at, now())
     set_clock(FixedClock(at))  # every stamp the jobs write reads "at"
     await init_db(settings.database_url)
     try:
-        report = await run_once(at, settings=settings)
+        report = await run_once(at, settings=settings, keys_until=keys_until)
         return report, await digest(report)
     finally:
         await close_db()
@@ -136,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the API server (uvicorn)")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=_port, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(run=_serve)
 
@@ -168,7 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `carepay` console script."""
     args = build_parser().parse_args(argv)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"carepay: {exc}", file=sys.stderr)
+        return 2
     set_timezone(settings.zone)
     return int(args.run(args, settings))
 

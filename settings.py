@@ -8,10 +8,14 @@ from dataclasses import dataclass
 from typing import TypedDict
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import jwt
+
 DEV_SECRET_KEY = "carepay-development-secret-do-not-use-in-production"
 ENVIRONMENTS = ("development", "test", "production")
 # Algorithms for an identity provider's public key; HS256 (the shared secret) otherwise.
 PUBLIC_KEY_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "ES256", "ES384")
+# ACH debits settle in a few banking days; far more is a typo (and a long calendar walk).
+MAX_SETTLEMENT_DAYS = 30
 
 
 class SettingsError(ValueError):
@@ -44,6 +48,14 @@ def _list(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[
     if raw is None:
         return default
     return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _origins(env: Mapping[str, str]) -> tuple[str, ...]:
+    """Browser origins as browsers send them: without a trailing slash, so that CORS and
+    the origin guard read "https://app.example.org/" alike."""
+    return tuple(
+        o.rstrip("/") for o in _list(env, "CAREPAY_ALLOWED_ORIGINS", Settings.allowed_origins)
+    )
 
 
 def _days(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tuple[int, ...]:
@@ -91,6 +103,12 @@ def _identity_provider(env: Mapping[str, str]) -> _Identity:
                 key = pem.read()
         except (OSError, UnicodeDecodeError) as exc:
             raise SettingsError(f"CAREPAY_JWT_PUBLIC_KEY_FILE cannot be read: {exc}") from None
+        try:
+            jwt.get_algorithm_by_name(algorithm).prepare_key(key)
+        except (jwt.InvalidKeyError, ValueError, TypeError):
+            raise SettingsError(
+                f"CAREPAY_JWT_PUBLIC_KEY_FILE does not hold a public key for {algorithm}"
+            ) from None
     elif algorithm != "HS256":
         raise SettingsError("CAREPAY_JWT_ALGORITHM other than HS256 needs a public key file")
     return _Identity(
@@ -163,7 +181,7 @@ class Settings:
             redis_url=env.get("CAREPAY_REDIS_URL") or None,
             secret_key=secret,
             env=environment,
-            allowed_origins=_list(env, "CAREPAY_ALLOWED_ORIGINS", cls.allowed_origins),
+            allowed_origins=_origins(env),
             log_level=env.get("CAREPAY_LOG_LEVEL", "INFO").upper(),
             redis_prefix=env.get("CAREPAY_REDIS_PREFIX") or cls.redis_prefix,
             ach_settlement_days=_int(env, "CAREPAY_ACH_SETTLEMENT_DAYS", cls.ach_settlement_days),
@@ -202,6 +220,34 @@ class Settings:
             raise SettingsError("relay interval and WebSocket keep-alive must be at least 1")
         if settings.subscription_queue_size < 1 or settings.max_subscriptions_per_connection < 1:
             raise SettingsError("subscription queue size and subscription cap must be >= 1")
-        if settings.ach_settlement_days < 0:
-            raise SettingsError("CAREPAY_ACH_SETTLEMENT_DAYS must not be negative")
+        if not 0 <= settings.ach_settlement_days <= MAX_SETTLEMENT_DAYS:
+            raise SettingsError(
+                f"CAREPAY_ACH_SETTLEMENT_DAYS must be 0 to {MAX_SETTLEMENT_DAYS} business days"
+            )
+        for name, limit in (
+            ("CAREPAY_MAX_QUERY_DEPTH", settings.max_query_depth),
+            ("CAREPAY_MAX_ALIASES", settings.max_aliases),
+            ("CAREPAY_MAX_TOKENS", settings.max_tokens),
+        ):
+            if limit < 1:
+                raise SettingsError(f"{name} must be at least 1, got {limit}")
+        _check_urls(settings)
         return settings
+
+
+def _check_urls(settings: Settings) -> None:
+    """The database and Redis URLs name schemes the service can open (SettingsError naming
+    the variable otherwise, not a driver's traceback at start-up)."""
+    from tortoise.backends.base.config_generator import expand_db_url
+    from tortoise.exceptions import ConfigurationError
+
+    try:
+        expand_db_url(settings.database_url)
+    except (ConfigurationError, ValueError) as exc:
+        raise SettingsError(
+            f"CAREPAY_DATABASE_URL is not a database URL we can open: {exc}"
+        ) from None
+    if settings.redis_url is not None:
+        scheme = settings.redis_url.partition("://")[0]
+        if scheme not in ("redis", "rediss", "unix"):
+            raise SettingsError("CAREPAY_REDIS_URL must be a redis://, rediss:// or unix:// URL")

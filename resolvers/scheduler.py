@@ -45,12 +45,17 @@ class RunReport:
         return "\n".join(lines)
 
 
-async def run_once(at: datetime, *, settings: Settings | None = None) -> RunReport:
-    """Run every job that is due at `at`."""
+async def run_once(
+    at: datetime, *, settings: Settings | None = None, keys_until: datetime | None = None
+) -> RunReport:
+    """Run every job that is due at `at`; idempotency keys expired by `keys_until` (by
+    `at` if None) are dropped."""
     settings = settings or Settings.from_env()
     report = RunReport(at=at)
     report.settlement = await _job(report, "ACH settlement", lambda: settle_due(at))
-    report.reconciliation = await _job(report, "reconcile", lambda: reconcile(at))
+    report.reconciliation = await _job(
+        report, "reconcile", lambda: reconcile(at, keys_until=keys_until)
+    )
     report.reminders = await _job(
         report, "reminders", lambda: send_reminders(at, settings=settings)
     )

@@ -109,8 +109,11 @@ async def _move(
     )
 
 
-async def reconcile(at: datetime, *, older_than: timedelta = RECONCILE_AFTER) -> ReconcileReport:
-    """Finish payments left PENDING and refunds not yet sent, and drop expired keys."""
+async def reconcile(
+    at: datetime, *, older_than: timedelta = RECONCILE_AFTER, keys_until: datetime | None = None
+) -> ReconcileReport:
+    """Finish payments left PENDING and refunds not yet sent, and drop the keys expired by
+    `keys_until` (by `at` if None)."""
     report = ReconcileReport()
     cutoff = at - older_than
     processor = get_processor()
@@ -138,7 +141,7 @@ async def reconcile(at: datetime, *, older_than: timedelta = RECONCILE_AFTER) ->
         finished = await apply_charge_result(payment, result)
         report.payments[payment.id] = finished.status.value
     await _send_refunds(report, cutoff)
-    report.expired_keys = await idempotency.purge_expired(before=at)
+    report.expired_keys = await idempotency.purge_expired(before=keys_until or at)
     log.info("%s", report)
     return report
 

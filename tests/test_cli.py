@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime, time, timedelta
 
+import pytest
+
 from adapters.clock import FixedClock, set_clock
-from models import PaymentMethod
+from models import Payment, PaymentMethod
 from models.enums import BankAccountType
 from resolvers.access import load_viewer
 from resolvers.payment_methods import BankAccount, add_bank_account
@@ -15,7 +19,7 @@ from resolvers.scheduler import run_once
 from resolvers.scheduler_digest import digest
 from settings import Settings
 from tests import factories
-from tests.e2e.server import BASE_ENV, carepay
+from tests.e2e.server import BASE_ENV, ROOT, carepay
 
 DUE = date(2026, 12, 10)
 CYCLE = date(2026, 12, 7)
@@ -76,3 +80,54 @@ async def test_the_digest_names_each_ach_settlement_and_return(db: str) -> None:
     settled, returned = bills
     assert "$150.00  succeeded" in line_of("\n".join(lines), "ach", settled.statement_number)
     assert "returned: ACH_RETURN_R01" in line_of("\n".join(lines), "ach", returned.statement_number)
+
+
+async def test_a_run_once_ahead_of_the_real_time_keeps_the_keys_clients_still_hold(
+    db: str,
+) -> None:
+    # given: a payment made now, under a key its client may retry for 30 days
+    jo = await factories.member()
+    bill = await factories.bill(await factories.account(jo), due=10_000)
+    card = await factories.card(jo)
+    viewer = await load_viewer(jo.email, "member")
+    assert viewer is not None
+    first = await pay_bill(
+        viewer=viewer, bill_id=bill.id, amount=3_000, method_id=card.id, idempotency_key="k"
+    )
+    env = {**os.environ, **BASE_ENV, "CAREPAY_DATABASE_URL": db}
+    ahead = (datetime.now(UTC) + timedelta(days=40)).isoformat()
+    # when: an operator looks 40 days ahead
+    carepay("scheduler", "run-once", "--at", ahead, env=env)
+    # then: the key still answers the retry with the first payment
+    again = await pay_bill(
+        viewer=viewer, bill_id=bill.id, amount=3_000, method_id=card.id, idempotency_key="k"
+    )
+    assert again.id == first.id
+    assert await Payment.filter(bill_id=bill.id).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "said"),
+    [
+        (["scheduler", "run-once", "--at", "0001-01-01T00:00:00+05:00"], {}, "years 1-9999"),
+        (["scheduler", "run-once", "--at", "9999-12-31T23:00:00-05:00"], {}, "years 1-9999"),
+        (["serve", "--port", "70000"], {}, "a port is 1 to 65535"),
+        (["token", "a@example.org"], {"CAREPAY_MAX_TOKENS": "abc"}, "CAREPAY_MAX_TOKENS"),
+    ],
+)
+def test_bad_arguments_and_settings_get_a_message_not_a_traceback(
+    args: list[str], env: dict[str, str], said: str
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", *args],
+        cwd=ROOT,
+        env={**os.environ, **BASE_ENV, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 2, done
+    assert said in done.stderr
+    assert "Traceback" not in done.stderr

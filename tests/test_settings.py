@@ -49,6 +49,12 @@ def test_every_variable_is_read() -> None:
         ({"CAREPAY_LOG_LEVEL": "LOUD"}, "CAREPAY_LOG_LEVEL"),
         ({"CAREPAY_REMINDER_DAYS": "7,-1"}, "CAREPAY_REMINDER_DAYS"),
         ({"CAREPAY_ACH_SETTLEMENT_DAYS": "-2"}, "CAREPAY_ACH_SETTLEMENT_DAYS"),
+        ({"CAREPAY_ACH_SETTLEMENT_DAYS": "3000000"}, "CAREPAY_ACH_SETTLEMENT_DAYS"),
+        ({"CAREPAY_MAX_QUERY_DEPTH": "-1"}, "CAREPAY_MAX_QUERY_DEPTH"),
+        ({"CAREPAY_MAX_ALIASES": "-1"}, "CAREPAY_MAX_ALIASES"),
+        ({"CAREPAY_MAX_TOKENS": "0"}, "CAREPAY_MAX_TOKENS"),
+        ({"CAREPAY_DATABASE_URL": "nonsense"}, "CAREPAY_DATABASE_URL"),
+        ({"CAREPAY_REDIS_URL": "http://x"}, "CAREPAY_REDIS_URL"),
         ({"CAREPAY_ENV": "production"}, "CAREPAY_SECRET_KEY"),
         ({"CAREPAY_ENV": "production", "CAREPAY_SECRET_KEY": "short"}, "CAREPAY_SECRET_KEY"),
     ],
@@ -56,6 +62,14 @@ def test_every_variable_is_read() -> None:
 def test_bad_values_are_refused_naming_the_variable(env: dict[str, str], named: str) -> None:
     with pytest.raises(SettingsError, match=named):
         Settings.from_env(env)
+
+
+def test_origins_are_read_without_a_trailing_slash_as_browsers_send_them() -> None:
+    env = {"CAREPAY_ALLOWED_ORIGINS": "https://app.example.org/, https://b.example.org"}
+
+    settings = Settings.from_env(env)
+
+    assert settings.allowed_origins == ("https://app.example.org", "https://b.example.org")
 
 
 def test_production_starts_with_a_real_secret() -> None:

@@ -128,3 +128,7 @@ def test_settings_refuse_a_key_file_that_is_missing_or_an_algorithm_without_a_ke
         Settings.from_env(
             {"CAREPAY_JWT_PUBLIC_KEY_FILE": str(tmp_path), "CAREPAY_JWT_ALGORITHM": "HS256"}
         )
+    not_a_key = tmp_path / "not-a-key.pem"
+    not_a_key.write_text("not a key\n")
+    with pytest.raises(SettingsError, match="does not hold a public key for RS256"):
+        Settings.from_env({"CAREPAY_JWT_PUBLIC_KEY_FILE": str(not_a_key)})
