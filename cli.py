@@ -120,7 +120,7 @@ def _port(value: str) -> int:
 
 async def _run_scheduler_once(settings: Settings, at: datetime) -> tuple[RunReport, list[str]]:
     from adapters.clock import FixedClock, now, set_clock
-    from models.db import close_db, init_db
+    from models.db import check_db, close_db, init_db
     from resolvers.scheduler import run_once
     from resolvers.scheduler_digest import digest
 
@@ -130,6 +130,7 @@ async def _run_scheduler_once(settings: Settings, at: datetime) -> tuple[RunRepo
     set_clock(FixedClock(at))  # every stamp the jobs write reads "at"
     await init_db(settings.database_url)
     try:
+        await check_db()
         report = await run_once(at, settings=settings, keys_until=keys_until)
         return report, await digest(report)
     finally:
@@ -138,7 +139,15 @@ async def _run_scheduler_once(settings: Settings, at: datetime) -> tuple[RunRepo
 
 def _scheduler_run_once(args: argparse.Namespace, settings: Settings) -> int:
     logging.basicConfig(level=settings.log_level, stream=sys.stderr)
-    report, lines = asyncio.run(_run_scheduler_once(settings, args.at))
+    from models.db import DatabaseUnreachable
+
+    try:
+        report, lines = asyncio.run(_run_scheduler_once(settings, args.at))
+    except DatabaseUnreachable as exc:
+        print(
+            f"carepay: the database (CAREPAY_DATABASE_URL) does not answer: {exc}", file=sys.stderr
+        )
+        return 1
     print(report)
     for line in lines:  # one per settlement, charge, skip and notice
         print(line)

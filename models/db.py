@@ -63,6 +63,20 @@ async def init_db(database_url: str) -> None:
     await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
 
 
+class DatabaseUnreachable(Exception):
+    """The database does not answer (the file cannot be opened, the server is down)."""
+
+
+async def check_db() -> None:
+    """DatabaseUnreachable unless the database answers a trivial query. Worth asking
+    before work that runs in transactions: a failed first connection inside one leaves
+    Tortoise's SQLite client waiting on its own lock for good."""
+    try:
+        await connections.get("default").execute_query("SELECT 1")
+    except Exception as exc:
+        raise DatabaseUnreachable(str(exc)) from None
+
+
 async def close_db() -> None:
     """Close every database connection."""
     await connections.close_all()

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -130,4 +131,21 @@ def test_bad_arguments_and_settings_get_a_message_not_a_traceback(
 
     assert done.returncode == 2, done
     assert said in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_run_once_on_a_database_that_cannot_be_opened_says_so_and_ends(tmp_path: Path) -> None:
+    url = f"sqlite://{tmp_path}/no/such/folder/carepay.sqlite3"
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "scheduler", "run-once", "--at", "2026-11-20T09:00:00Z"],
+        cwd=ROOT,
+        env={**os.environ, **BASE_ENV, "CAREPAY_DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 1, done
+    assert "the database (CAREPAY_DATABASE_URL) does not answer" in done.stderr
     assert "Traceback" not in done.stderr
