@@ -24,6 +24,7 @@ from graph.context import Context
 from graph.loaders import Loaders
 from graph.sharing import Sharing, parsed, sharing
 from models.validation import redact_card_numbers
+from resolvers.event_log import last_id
 
 log = logging.getLogger(__name__)
 VARIABLES_MESSAGE = "The operation's variables must be a JSON object."
@@ -90,6 +91,8 @@ class KeepAliveHandler(BaseGraphQLTransportWSHandler[Context, None]):
             and (cap is None or len(self.operations) < cap)
         ):
             shared = sharing(self.context, dict(message["payload"]))
+            if shared is not None and shared.after is not None and shared.after > await last_id():
+                shared = None  # a cursor ahead of the newest event: refused the ordinary way
         if cohorts is None or shared is None:
             await super().handle_subscribe(message)  # also every refusal of the protocol
             return

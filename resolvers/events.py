@@ -11,13 +11,18 @@ from models.notifications import Notification
 from models.payments import Payment
 from models.records import OutboxEvent
 from resolvers.access import Viewer
-from resolvers.errors import Forbidden, NotFound
+from resolvers.errors import Forbidden, InvalidInput, NotFound
 from resolvers.event_log import event_cursor, last_id, last_id_before, parse_event_cursor
 from resolvers.event_stream import EventStream, Interest, Window
 from resolvers.memo import Memo, Shared
 from resolvers.pagination import BY_ID
 from resolvers.relay import Relay
 from settings import Settings
+
+AHEAD_MESSAGE = (
+    "`after` is ahead of the newest event (a cursor of another database): "
+    "ask paymentEventCursor for a fresh one"
+)
 
 PAYMENTS_TOPIC = "payments"
 NOTIFICATIONS_TOPIC = "notifications"
@@ -90,8 +95,16 @@ def hub_for(settings: Settings) -> EventHub:
     )
 
 
-def _after(cursor: str | None) -> int | None:
-    return None if cursor is None else parse_event_cursor(cursor)
+async def _after(cursor: str | None) -> int | None:
+    """The outbox id a cursor points at. InvalidInput if it is ahead of the newest event:
+    a cursor of another database (replaced or restored since), which a stream would
+    follow in silence, waiting for ids that may never come."""
+    if cursor is None:
+        return None
+    position = parse_event_cursor(cursor)
+    if position > await last_id():
+        raise InvalidInput(AHEAD_MESSAGE)
+    return position
 
 
 async def payment_event_cursor(*, occurred_before: datetime | None) -> str:
@@ -104,11 +117,11 @@ async def payment_event_cursor(*, occurred_before: datetime | None) -> str:
 
 
 def _follow(
-    hub: EventHub, interest: Interest, after: str | None, window: Window | None
+    hub: EventHub, interest: Interest, after: int | None, window: Window | None
 ) -> AsyncIterator[Event]:
     if window is None:
-        return hub.stream.follow(interest, after=_after(after))
-    return hub.stream.within(interest, after=_after(after), window=window)
+        return hub.stream.follow(interest, after=after)
+    return hub.stream.within(interest, after=after, window=window)
 
 
 async def payment_events(
@@ -124,7 +137,7 @@ async def payment_events(
         raise NotFound("account")
     reader = None if viewer.is_staff else viewer.member.id
     interest = Interest(PAYMENTS_TOPIC, account_id=account_id, reader_id=reader)
-    return _follow(hub, interest, after, window)
+    return _follow(hub, interest, await _after(after), window)
 
 
 async def payment_status_feed(
@@ -133,7 +146,7 @@ async def payment_status_feed(
     """Every account's payment events, for billing-office dashboards (staff only)."""
     if not viewer.is_staff:
         raise Forbidden("paymentStatusFeed is for billing-office staff")
-    return _follow(hub, Interest(PAYMENTS_TOPIC), after, window)
+    return _follow(hub, Interest(PAYMENTS_TOPIC), await _after(after), window)
 
 
 async def reminders(

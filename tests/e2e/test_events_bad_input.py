@@ -8,6 +8,8 @@ import httpx
 import pytest
 
 from graph.ws import VARIABLES_MESSAGE
+from resolvers.event_log import event_cursor, last_id
+from resolvers.events import AHEAD_MESSAGE
 from tests.e2e.events_support import PAYMENT_EVENTS, STATUS_FEED, events_server, household, pay
 from tests.e2e.server import ServerProcess
 from tests.e2e.ws_client import GraphQLSocket
@@ -79,3 +81,17 @@ async def test_a_document_over_the_token_limit_closes_the_socket_at_once(
         await ws.send({"id": "big", "type": "subscribe", "payload": {"query": document}})
 
         assert await ws.closed_with(within=10) == 4400  # as for any syntax error
+
+
+async def test_a_cursor_ahead_of_the_newest_event_is_refused_over_the_socket(
+    server: ServerProcess,
+) -> None:
+    await household()
+    ahead = event_cursor(await last_id() + 1)  # a cursor of another database
+    async with GraphQLSocket.open(server.ws_url, token=server.token("alex@example.org")) as ws:
+        await ws.subscribe("ahead", PAYMENT_EVENTS, {"after": ahead})
+        refused = await ws.receive()
+
+    assert refused["id"] == "ahead", refused
+    errors = refused["payload"] if refused["type"] == "error" else refused["payload"]["errors"]
+    assert [e["message"] for e in errors] == [AHEAD_MESSAGE]

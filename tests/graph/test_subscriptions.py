@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from strawberry.types import ExecutionResult
 
 from graph.context import Context
@@ -15,7 +16,8 @@ from graph.ids import to_global_id
 from models import AccountAccess, Notification
 from models.enums import AccessRole, NotificationKind, Role
 from resolvers.access import load_viewer
-from resolvers.events import EventHub
+from resolvers.event_log import event_cursor, last_id
+from resolvers.events import AHEAD_MESSAGE, EventHub
 from tests import factories
 from tests.event_helpers import (
     nothing_more,
@@ -231,6 +233,29 @@ async def test_a_bad_cursor_is_a_bad_user_input_error(db: str) -> None:
         [result] = await take(stream, 1)
         assert result.errors is not None
         assert result.errors[0].extensions == {"code": "BAD_USER_INPUT"}
+
+
+@pytest.mark.parametrize("document", [PAYMENT_EVENTS, STATUS_FEED])
+async def test_a_cursor_ahead_of_the_newest_event_is_refused_not_followed_in_silence(
+    db: str, document: str
+) -> None:
+    await _household()
+    ahead = event_cursor(await last_id() + 1)  # a cursor of another database
+    async with (
+        running_hub() as hub,
+        subscribed(
+            hub,
+            document,
+            as_email="billing@example.org",
+            staff=True,
+            variables={"after": ahead},
+            live=False,
+        ) as stream,
+    ):
+        [result] = await take(stream, 1)
+    assert result.errors is not None
+    assert result.errors[0].message == AHEAD_MESSAGE
+    assert result.errors[0].extensions == {"code": "BAD_USER_INPUT"}
 
 
 async def test_reminders_deliver_the_members_own_notifications_and_resume_by_cursor(
