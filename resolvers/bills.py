@@ -81,19 +81,36 @@ class AccountBillsKey:
     after: str | None
 
 
-async def bills_for_accounts(keys: Sequence[AccountBillsKey]) -> list[Page[Bill]]:
-    """Pages of bills for many accounts: one query per distinct filter, not per account."""
+async def bills_for_accounts(
+    keys: Sequence[AccountBillsKey],
+) -> list[Page[Bill] | InvalidInput]:
+    """Pages of bills for many accounts: one query per distinct filter, not per account.
+    A page that cannot be asked for (its filter, `first` or cursor) is its own
+    InvalidInput, so that the other fields of the batch still load."""
     by_filter: dict[BillFilter, set[int]] = defaultdict(set)
     for key in keys:
         by_filter[key.flt].add(key.account_id)
     rows: dict[tuple[BillFilter, int], list[Bill]] = defaultdict(list)
+    refused: dict[BillFilter, InvalidInput] = {}
     for flt, account_ids in by_filter.items():
-        for bill in await Bill.filter(flt.q(), account_id__in=sorted(account_ids)):
+        try:
+            condition = flt.q()
+        except InvalidInput as exc:
+            refused[flt] = exc
+            continue
+        for bill in await Bill.filter(condition, account_id__in=sorted(account_ids)):
             rows[(flt, bill.account_id)].append(bill)
-    return [
-        page_of(rows[(k.flt, k.account_id)], BY_STATEMENT_DATE, first=k.first, after=k.after)
-        for k in keys
-    ]
+    pages: list[Page[Bill] | InvalidInput] = []
+    for k in keys:
+        if k.flt in refused:
+            pages.append(refused[k.flt])
+            continue
+        try:
+            found = rows[(k.flt, k.account_id)]
+            pages.append(page_of(found, BY_STATEMENT_DATE, first=k.first, after=k.after))
+        except InvalidInput as exc:
+            pages.append(exc)
+    return pages
 
 
 async def bills_by_ids(ids: Sequence[int]) -> list[Bill | None]:

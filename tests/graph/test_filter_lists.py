@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pytest
+
 from adapters.clock import FixedClock, set_clock
 from tests import factories
 from tests.event_helpers import payment
-from tests.graph.client import data_of
+from tests.graph.client import data_of, execute
 
 BILLS = """
 query($filter: BillFilter) {
@@ -50,3 +52,27 @@ async def test_a_status_repeated_forty_thousand_times_filters_as_once(db: str) -
         # then: the same answer, and the filter is real (one of the rows matches)
         assert repeated == once
         assert once[found]["totalCount"] == 1, once
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "bills(first: 500)",
+        'bills(after: "not-a-cursor")',
+        'bills(filter: {dueOnOrAfter: "2026-02-01", dueOnOrBefore: "2026-01-01"})',
+    ],
+)
+async def test_a_bad_nested_page_is_reported_on_its_own_field(db: str, bad: str) -> None:
+    # One batch loads both pages; the bad one's error must not land on the good one.
+    alex = await factories.member("alex@example.org")
+    await factories.bill(await factories.account(alex))
+    document = (
+        "query { viewer { accounts { good: bills(first: 2) { totalCount } "
+        f"bad: {bad} {{ totalCount }} }} }} }}"
+    )
+
+    result = await execute(document, as_email="alex@example.org")
+
+    [error] = result.errors or []
+    assert error.path == ["viewer", "accounts", 0, "bad"]
+    assert (error.extensions or {}).get("code") == "BAD_USER_INPUT"
