@@ -137,6 +137,7 @@ class Settings:
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 5000
+    max_query_cost: int = 100_000
     allow_get_queries: bool = False
     scheduler_enabled: bool = True
     scheduler_interval_seconds: int = 60
@@ -188,6 +189,7 @@ class Settings:
             max_query_depth=_int(env, "CAREPAY_MAX_QUERY_DEPTH", cls.max_query_depth),
             max_aliases=_int(env, "CAREPAY_MAX_ALIASES", cls.max_aliases),
             max_tokens=_int(env, "CAREPAY_MAX_TOKENS", cls.max_tokens),
+            max_query_cost=_int(env, "CAREPAY_MAX_QUERY_COST", cls.max_query_cost),
             allow_get_queries=_bool(env, "CAREPAY_ALLOW_GET_QUERIES", cls.allow_get_queries),
             scheduler_enabled=_bool(env, "CAREPAY_SCHEDULER_ENABLED", cls.scheduler_enabled),
             scheduler_interval_seconds=_int(
@@ -228,6 +230,7 @@ class Settings:
             ("CAREPAY_MAX_QUERY_DEPTH", settings.max_query_depth),
             ("CAREPAY_MAX_ALIASES", settings.max_aliases),
             ("CAREPAY_MAX_TOKENS", settings.max_tokens),
+            ("CAREPAY_MAX_QUERY_COST", settings.max_query_cost),
         ):
             if limit < 1:
                 raise SettingsError(f"{name} must be at least 1, got {limit}")

@@ -22,6 +22,7 @@ from graph.lean_fields import lean_resolvers
 from graph.lean_inputs import lean_inputs
 from graph.mutation import Mutation
 from graph.query import Query
+from graph.query_cost import QueryCostLimiter, expanded_fields_rule
 from graph.redaction import CarepaySchema
 from graph.relay_wakeup import WakeRelay
 from graph.scalars import PlainDecimal, UtcDateTime
@@ -47,6 +48,7 @@ def build_schema(
     # The limits' rule classes are made once: the validation cache is keyed by the rules,
     # and classes made afresh per request would make every request miss it.
     limit_rules = [
+        expanded_fields_rule(settings.max_query_cost),  # before the rules that walk spreads
         *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
     ]
@@ -54,6 +56,7 @@ def build_schema(
         RequireSignIn,
         lambda: AddValidationRules(limit_rules),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: QueryCostLimiter(max_cost=settings.max_query_cost),
         ErrorCodes,
         WakeRelay,
     ]

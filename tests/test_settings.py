@@ -53,6 +53,7 @@ def test_every_variable_is_read() -> None:
         ({"CAREPAY_MAX_QUERY_DEPTH": "-1"}, "CAREPAY_MAX_QUERY_DEPTH"),
         ({"CAREPAY_MAX_ALIASES": "-1"}, "CAREPAY_MAX_ALIASES"),
         ({"CAREPAY_MAX_TOKENS": "0"}, "CAREPAY_MAX_TOKENS"),
+        ({"CAREPAY_MAX_QUERY_COST": "0"}, "CAREPAY_MAX_QUERY_COST"),
         ({"CAREPAY_DATABASE_URL": "nonsense"}, "CAREPAY_DATABASE_URL"),
         ({"CAREPAY_REDIS_URL": "http://x"}, "CAREPAY_REDIS_URL"),
         ({"CAREPAY_ENV": "production"}, "CAREPAY_SECRET_KEY"),
