@@ -61,11 +61,16 @@ class KeepAliveHandler(BaseGraphQLTransportWSHandler[Context, None]):
             self.pinger = asyncio.create_task(self._ping(), name="carepay-ws-ping")
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        payload: object = message.get("payload")
+        if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+            # Strawberry reads it as a mapping with a query: anything else killed the socket.
+            await self.handle_invalid_message("Invalid subscribe payload")
+            return
         if self.connection_acknowledged and not await self._still_signed_in():
             return
-        query = message["payload"].get("query")
+        query = payload["query"]
         settings = getattr(self.view, "settings", None)
-        if isinstance(query, str) and settings is not None:
+        if settings is not None:
             try:
                 parsed(query, settings.max_tokens)
             except GraphQLError as exc:
@@ -73,7 +78,7 @@ class KeepAliveHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 # own parse runs without one here) and without echoing a card number.
                 await self.websocket.close(code=4400, reason=_close_reason(exc.message))
                 return
-        variables = message["payload"].get("variables")
+        variables = payload.get("variables")
         if variables is not None and not isinstance(variables, dict):
             # Strawberry would run it and fail inside graphql-core, with a message of its own.
             error = GraphQLError(VARIABLES_MESSAGE, extensions={"code": "BAD_USER_INPUT"})

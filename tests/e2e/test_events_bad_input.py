@@ -95,3 +95,14 @@ async def test_a_cursor_ahead_of_the_newest_event_is_refused_over_the_socket(
     assert refused["id"] == "ahead", refused
     errors = refused["payload"] if refused["type"] == "error" else refused["payload"]["errors"]
     assert [e["message"] for e in errors] == [AHEAD_MESSAGE]
+
+
+@pytest.mark.parametrize("payload", [["a"], "x", {"query": 5}, {}])
+async def test_a_subscribe_payload_that_is_not_an_operation_closes_with_4400(
+    server: ServerProcess, payload: object
+) -> None:
+    await household()
+    async with GraphQLSocket.open(server.ws_url, token=server.token("alex@example.org")) as ws:
+        await ws.send({"id": "1", "type": "subscribe", "payload": payload})
+
+        assert await ws.closed_with() == 4400
