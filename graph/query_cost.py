@@ -8,7 +8,9 @@ for 20 s and built a 76 MB answer. Each field counts once for every time it woul
 resolve: inside a connection's `edges`, once per item of the page asked for (`first`,
 or the default page size); inside any other list, LIST_ITEMS times (an estimate: such
 lists, an account's bills' line items say, are not paged by the client). An operation
-whose count passes the limit is refused before anything runs.
+whose count passes the limit is refused before anything runs; a subscription, whose
+selection runs again for every event, at validation, where each `first` given in a
+variable counts as the largest page.
 
 Fragments spread inside fragments multiply too: forty of them, each spreading the next
 twice, make a 300-token document of 2^40 fields, and the depth and alias rules walk every
@@ -34,6 +36,7 @@ from graphql import (
     InlineFragmentNode,
     IntValueNode,
     OperationDefinitionNode,
+    OperationType,
     SelectionSetNode,
     ValidationContext,
     ValidationRule,
@@ -96,9 +99,21 @@ def expanded_fields_rule(limit: int) -> type[ValidationRule]:
                 return total
 
             operations = [d for d in node.definitions if isinstance(d, OperationDefinitionNode)]
+            code = {"code": "GRAPHQL_VALIDATION_FAILED"}
             if any(size(o.selection_set, frozenset()) > limit for o in operations):
-                code = {"code": "GRAPHQL_VALIDATION_FAILED"}
                 raise ValidationAbortedError(_too_costly(limit), extensions=code)
+            # A subscription's selection runs for every event, and the limiter below does
+            # not see it: it is counted here, each `first` in a variable as the largest page.
+            schema = context.schema
+            for operation in operations:
+                root = schema.get_root_type(operation.operation)
+                if operation.operation is not OperationType.SUBSCRIPTION or root is None:
+                    continue
+                counter = _Counter(schema, fragments, {}, limit, worst_case=True)
+                try:
+                    counter.count(operation.selection_set, root, 1, None)
+                except _TooCostly:  # reported, not raised: the count stopped at the limit
+                    self.report_error(GraphQLError(_too_costly(limit), extensions=code))
 
     return ExpandedFields
 
@@ -141,11 +156,14 @@ class _Counter:
         fragments: Mapping[str, FragmentDefinitionNode],
         variables: Mapping[str, Any],
         limit: int,
+        *,
+        worst_case: bool = False,
     ) -> None:
         self.schema = schema
         self.fragments = fragments
         self.variables = variables
         self.limit = limit
+        self.worst_case = worst_case  # a `first` in a variable counts as the largest page
         self.total = 0
 
     def count(
@@ -196,7 +214,8 @@ class _Counter:
             if isinstance(argument.value, IntValueNode):
                 value = int(argument.value.value)
             elif isinstance(argument.value, VariableNode):
-                value = self.variables.get(argument.value.name.value)
+                name = argument.value.name.value
+                value = MAX_PAGE_SIZE if self.worst_case else self.variables.get(name)
             if isinstance(value, int) and not isinstance(value, bool):
                 return max(0, min(value, MAX_PAGE_SIZE))
         return DEFAULT_PAGE_SIZE

@@ -96,8 +96,8 @@ class KeepAliveHandler(BaseGraphQLTransportWSHandler[Context, None]):
             and (cap is None or len(self.operations) < cap)
         ):
             shared = sharing(self.context, dict(message["payload"]))
-            if shared is not None and shared.after is not None and shared.after > await last_id():
-                shared = None  # a cursor ahead of the newest event: refused the ordinary way
+            if shared is not None and shared.after is not None and not await _behind(shared.after):
+                shared = None  # refused, or failed, the ordinary way: in its own operation
         if cohorts is None or shared is None:
             await super().handle_subscribe(message)  # also every refusal of the protocol
             return
@@ -184,6 +184,16 @@ class KeepAliveHandler(BaseGraphQLTransportWSHandler[Context, None]):
             with contextlib.suppress(asyncio.CancelledError):
                 await self.pinger
         await super().shutdown()
+
+
+async def _behind(after: int) -> bool:
+    """Whether an outbox id is at or behind the newest event (False if the database
+    cannot say: this runs in the socket's message loop, which must not fail)."""
+    try:
+        return after <= await last_id()
+    except Exception:
+        log.warning("could not read the newest outbox id", exc_info=True)
+        return False
 
 
 def _close_reason(text: str) -> str:

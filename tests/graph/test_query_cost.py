@@ -3,9 +3,11 @@ before they run; what the dashboards ask for is not."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from typing import Any
 
+import pytest
 from strawberry.types import ExecutionResult
 
 from graph.context import Context
@@ -13,6 +15,7 @@ from graph.schema import build_schema
 from models.enums import Role
 from resolvers.access import load_viewer
 from tests import factories
+from tests.event_helpers import running_hub
 from tests.graph.client import SETTINGS, execute
 
 PAGE = "edges { node { id statementNumber status } }"
@@ -87,3 +90,31 @@ async def test_fragments_spread_inside_each_other_are_counted_without_walking_th
     message = await _refused(document)
 
     assert "fields" in message
+
+
+FEED = """
+subscription($first: Int) {
+  paymentStatusFeed { payment { account { bills(first: $first) { edges { node { id } } } } } }
+}
+"""
+
+
+async def test_a_subscription_over_the_limit_is_refused_before_it_starts(db: str) -> None:
+    # Its selection runs for every event; `first` in a variable counts as the largest page.
+    schema = build_schema(dataclasses.replace(SETTINGS, max_query_cost=150))
+    await factories.member("billing@example.org", staff=True)
+    viewer = await load_viewer("billing@example.org", Role.STAFF.value)
+
+    async with running_hub() as hub:
+        context = Context(settings=SETTINGS, viewer=viewer, events=hub)
+        refused = await schema.subscribe(FEED, variable_values={"first": 1}, context_value=context)
+        first = await asyncio.wait_for(anext(refused), 5)  # type: ignore[arg-type]
+        small = FEED.replace("($first: Int)", "").replace("$first", "2")
+        allowed = await schema.subscribe(small, context_value=context)
+        with pytest.raises(TimeoutError):  # it listens for events
+            await asyncio.wait_for(anext(allowed), 0.5)  # type: ignore[arg-type]
+        await refused.aclose()  # type: ignore[union-attr]
+        await allowed.aclose()  # type: ignore[union-attr]
+
+    [error] = first.errors or []
+    assert "more than 150 fields" in error.message
