@@ -87,18 +87,24 @@ def redact_card_numbers(text: str) -> str:
 _CARD_PREFIX = re.compile(r"^(4|5[1-5]|2[2-7]|3[47]|3[0689]|6|35|62|5[06-9])")
 
 
+def ascii_digits(text: str) -> bool:
+    """Whether text is ASCII digits only (`str.isdigit` alone also takes superscripts and
+    other scripts' digits)."""
+    return text.isascii() and text.isdigit()
+
+
 def looks_like_card_in_account_number(number: str) -> bool:
     """A bank account number of ASCII digits that is a card number: Luhn-valid with a card
     network prefix. Anything but ASCII digits is not an account number at all (free text
     is screened with `looks_like_card_number`)."""
-    if not (number.isascii() and number.isdigit()):
+    if not ascii_digits(number):
         return False
     return len(number) in CARD_DIGITS and bool(_CARD_PREFIX.match(number)) and luhn_valid(number)
 
 
 def aba_routing_valid(routing: str) -> bool:
     """Whether a 9-digit ABA routing number passes its 3-7-1 checksum."""
-    if len(routing) != 9 or not routing.isascii() or not routing.isdigit():
+    if len(routing) != 9 or not ascii_digits(routing):
         return False
     d = [int(c) for c in routing]
     checksum = 3 * (d[0] + d[3] + d[6]) + 7 * (d[1] + d[4] + d[7]) + (d[2] + d[5] + d[8])
@@ -107,7 +113,7 @@ def aba_routing_valid(routing: str) -> bool:
 
 def bank_account_number_valid(number: str) -> bool:
     """Whether a US bank account number has a plausible shape (4 to 17 digits)."""
-    return number.isascii() and number.isdigit() and 4 <= len(number) <= 17
+    return ascii_digits(number) and 4 <= len(number) <= 17
 
 
 class InvalidAmount(ValueError):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 
 from adapters.broker import Batch, Broker, Event, InProcessBroker
 from adapters.redis_broker import RedisBroker
@@ -108,11 +108,10 @@ async def _after(cursor: str | None) -> int | None:
 
 
 async def payment_event_cursor(*, occurred_before: datetime | None) -> str:
-    """A cursor after the newest event that occurred before a time (or after the newest of all)."""
+    """A cursor after the newest event that occurred before a time (or after the newest of all);
+    the time has a zone (the API's DateTime gives every time one, graph/scalars.py)."""
     if occurred_before is None:
         return event_cursor(await last_id())
-    if occurred_before.tzinfo is None:
-        occurred_before = occurred_before.replace(tzinfo=UTC)  # times without a zone are UTC
     return event_cursor(await last_id_before(occurred_before))
 
 

@@ -27,6 +27,7 @@ from models.enums import (
 from models.payments import PaymentMethod
 from models.validation import (
     aba_routing_valid,
+    ascii_digits,
     bank_account_number_valid,
     looks_like_card_number,
 )
@@ -90,8 +91,7 @@ async def add_bank_account(
     number = account.account_number
     # ASCII digits alone may be a long account number; anything else (separators, other
     # scripts' digits) is screened like free text.
-    plain = number.isascii() and number.isdigit()
-    if card_in_account(number) if plain else looks_like_card_number(number):
+    if card_in_account(number) if ascii_digits(number) else looks_like_card_number(number):
         raise PaymentMethodError(Code.CARD_NUMBER_NOT_ACCEPTED, CARD_NUMBER_MESSAGE, field)
     if not aba_routing_valid(account.routing_number):
         raise PaymentMethodError(
