@@ -34,6 +34,12 @@ class Context:
             raise Unauthenticated(self.auth_error or "authentication required")
         return self.viewer
 
+    def begin_mutation(self) -> Viewer:
+        """`require_viewer` for a mutation field, which forgets what the request's
+        loaders hold first: an earlier field of the same mutation may have changed it."""
+        self.loaders.forget()
+        return self.require_viewer()
+
     def require_events(self) -> EventHub:
         """The process's event hub (subscriptions need one)."""
         if self.events is None:

@@ -78,3 +78,10 @@ class Loaders:
         self.method = _loader(methods_by_ids, on)
         self.member = _loader(members_by_ids, on)
         self.autopay = _loader(autopay_for_accounts, on)
+
+    def forget(self) -> None:
+        """Drop everything loaded so far (each mutation field does, first: see
+        Context.begin_mutation)."""
+        for loader in vars(self).values():
+            if isinstance(loader, DataLoader):
+                loader.clear_all()

@@ -81,7 +81,7 @@ def _account_id(global_id: str) -> int:
 class AutopayMutations:
     @strawberry.mutation(description="Enrol an account in autopay or change its enrollment.")
     async def setup_autopay(self, info: Info, input: SetupAutopayInput) -> SetupAutopayPayload:
-        viewer = info.context.require_viewer()
+        viewer = info.context.begin_mutation()
         try:
             enrollment = await autopay_setup.setup_autopay(
                 viewer=viewer,
@@ -103,7 +103,7 @@ class AutopayMutations:
 
     @strawberry.mutation(description="Stop autopay on an account.")
     async def cancel_autopay(self, info: Info, input: CancelAutopayInput) -> CancelAutopayPayload:
-        viewer = info.context.require_viewer()
+        viewer = info.context.begin_mutation()
         try:
             enrollment = await autopay_setup.cancel_autopay(
                 viewer=viewer,

@@ -48,7 +48,7 @@ class NotificationMutations:
     async def mark_notifications_read(
         self, info: Info, input: MarkNotificationsReadInput
     ) -> MarkNotificationsReadPayload:
-        viewer = info.context.require_viewer()
+        viewer = info.context.begin_mutation()
         try:
             ids = None
             if input.ids is not None:

@@ -83,7 +83,7 @@ def _wrap(payment: models.Payment | None) -> Payment | None:
 class PaymentMutations:
     @strawberry.mutation(description="Pay a bill; declines and limits come back in `errors`.")
     async def pay_bill(self, info: Info, input: PayBillInput) -> PayBillPayload:
-        viewer = info.context.require_viewer()
+        viewer = info.context.begin_mutation()
         if refused := _screen(input):
             return PayBillPayload(payment=None, errors=refused)
         try:
@@ -115,7 +115,7 @@ class PaymentMutations:
 
     @strawberry.mutation(description="Cancel a processing bank payment before it settles.")
     async def cancel_payment(self, info: Info, input: CancelPaymentInput) -> CancelPaymentPayload:
-        viewer = info.context.require_viewer()
+        viewer = info.context.begin_mutation()
         if refused := _screen(input):
             return CancelPaymentPayload(payment=None, errors=refused)
         try:
@@ -136,7 +136,7 @@ class PaymentMutations:
 
     @strawberry.mutation(description="Refund a payment in full or in part. Staff only.")
     async def refund_payment(self, info: Info, input: RefundPaymentInput) -> RefundPaymentPayload:
-        viewer = info.context.require_viewer()
+        viewer = info.context.begin_mutation()
         if refused := _screen(input):
             return RefundPaymentPayload(payment=None, errors=refused)
         try:

@@ -25,6 +25,20 @@ mutation PayTwice($input: PayBillInput!) {
   second: payBill(input: $input) { payment { id status } errors { code } }
 }
 """
+PAID_SO_FAR = """
+payment {
+  id
+  bill { status amountDue { amount } amountPaid { amount } payments { id } }
+  account { balance { amount } }
+}
+errors { code }
+"""
+PAY_IN_TWO = f"""
+mutation PayInTwo($a: PayBillInput!, $b: PayBillInput!) {{
+  first: payBill(input: $a) {{ {PAID_SO_FAR} }}
+  second: payBill(input: $b) {{ {PAID_SO_FAR} }}
+}}
+"""
 ADD_METHOD = """
 mutation Add($input: AddPaymentMethodInput!) {
   addPaymentMethod(input: $input) {
@@ -117,6 +131,24 @@ async def test_two_aliased_pay_bills_with_one_key_make_one_payment(db: str) -> N
     assert data["first"]["errors"] == [] and data["first"]["payment"]["status"] == "SUCCEEDED"
     assert await Payment.all().count() == 1 and await SandboxCharge.all().count() == 1
     assert (await Bill.get(id=h["bill"].id)).amount_due == 9_000
+
+
+async def test_a_later_mutation_field_sees_what_an_earlier_one_changed(db: str) -> None:
+    h = await _household(due=10_000)
+    variables = {"a": _pay_input(h, "30.00", "key-a")["input"]}
+    variables["b"] = _pay_input(h, "70.00", "key-b")["input"]
+
+    data = await data_of(PAY_IN_TWO, as_email="alex@example.org", variables=variables)
+
+    assert data["first"]["errors"] == [] and data["second"]["errors"] == []
+    assert data["first"]["payment"]["bill"]["amountDue"]["amount"] == "70.00"
+    second = data["second"]["payment"]
+    assert second["bill"]["status"] == "PAID"
+    assert second["bill"]["amountDue"]["amount"] == "0.00"
+    assert second["bill"]["amountPaid"]["amount"] == "100.00"
+    paid = {data["first"]["payment"]["id"], second["id"]}
+    assert {p["id"] for p in second["bill"]["payments"]} == paid
+    assert second["account"]["balance"]["amount"] == "0.00"
 
 
 async def test_refusals_are_payload_errors_and_change_nothing(db: str) -> None:
