@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from tortoise.expressions import Q
+from tortoise.expressions import F, Q
 
 from models.bills import Bill
 from models.enums import BillStatus
@@ -18,8 +18,8 @@ def bill_status(bill: Bill, today: date) -> BillStatus:
         return BillStatus.PAID
     if bill.due_date < today and bill.amount_due > 0:
         return BillStatus.OVERDUE
-    if bill.amount_paid + bill.amount_pending > 0:
-        return BillStatus.PARTIALLY_PAID
+    if bill.amount_paid - bill.amount_refunded + bill.amount_pending > 0:
+        return BillStatus.PARTIALLY_PAID  # a refund or an ACH return takes its part back
     return BillStatus.ISSUED
 
 
@@ -34,7 +34,8 @@ def bill_status_q(status: BillStatus, today: date) -> Q:
         return open_ & paid
     if status is BillStatus.OVERDUE:
         return open_ & ~paid & overdue
-    started = Q(amount_paid__gt=0) | Q(amount_pending__gt=0)
+    # Refunds never exceed what was paid, so this is `bill_status`'s net sum above 0.
+    started = Q(amount_paid__gt=F("amount_refunded")) | Q(amount_pending__gt=0)
     if status is BillStatus.PARTIALLY_PAID:
         return open_ & ~paid & ~overdue & started
     return open_ & ~paid & ~overdue & ~started

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 
+from adapters.clock import today
 from models import Bill, OutboxEvent, Payment, Refund, SandboxCharge
-from models.enums import PaymentErrorCode, PaymentStatus
+from models.enums import BillStatus, PaymentErrorCode, PaymentStatus
+from models.ledger import bill_status, bill_status_q
 from resolvers.access import Viewer, load_viewer
 from resolvers.errors import Forbidden
 from resolvers.payments import PaymentError, pay_bill
@@ -16,9 +19,11 @@ from tests import factories
 from tests.ledger import assert_ledger, snapshot
 
 
-async def _paid(token: str = "tok_visa") -> tuple[Viewer, Viewer, Payment]:
+async def _paid(
+    token: str = "tok_visa", due_date: date | None = None
+) -> tuple[Viewer, Viewer, Payment]:
     alex = await factories.member("alex@example.org")
-    bill = await factories.bill(await factories.account(alex), due=10_000)
+    bill = await factories.bill(await factories.account(alex), due=10_000, due_date=due_date)
     card = await factories.card(alex, token=token)
     await factories.member("billing@example.org", staff=True)
     member = await load_viewer("alex@example.org", "member")
@@ -55,6 +60,31 @@ async def test_a_partial_then_full_refund_restores_the_amount_due(db: str) -> No
     events = await OutboxEvent.filter(type="PAYMENT_REFUNDED").order_by("id")
     assert [e.payload["refund_amount"] for e in events] == [1_000, 5_000]
     await assert_ledger()
+
+
+async def test_a_bill_whose_only_payment_is_refunded_is_no_longer_partly_paid(db: str) -> None:
+    _, staff, payment = await _paid(due_date=today() + timedelta(days=20))
+    bill = await Bill.get(id=payment.bill_id)
+    assert bill_status(bill, today()) is BillStatus.PARTIALLY_PAID
+
+    await refund_payment(
+        viewer=staff,
+        payment_id=payment.id,
+        amount=Decimal("59.99"),
+        reason=None,
+        idempotency_key="r",
+    )
+    bill = await Bill.get(id=payment.bill_id)
+    assert bill_status(bill, today()) is BillStatus.PARTIALLY_PAID  # 0.01 still paid
+    await refund_payment(
+        viewer=staff, payment_id=payment.id, amount=None, reason=None, idempotency_key="r2"
+    )
+
+    bill = await Bill.get(id=payment.bill_id)
+    assert bill_status(bill, today()) is BillStatus.ISSUED
+    for status in BillStatus:
+        found = await Bill.filter(bill_status_q(status, today())).values_list("id", flat=True)
+        assert found == ([bill.id] if status is BillStatus.ISSUED else [])
 
 
 async def test_a_refund_replays_by_key(db: str) -> None:
