@@ -37,6 +37,10 @@ class Viewer:
         """Whether the viewer may pay the account's bills (guarantor or proxy-pay)."""
         return self.access is not None and self.access.get(account_id) in PAYING_ROLES
 
+    def is_guarantor(self, account_id: int) -> bool:
+        """Whether the viewer holds the account as its guarantor."""
+        return self.access is not None and self.access.get(account_id) is AccessRole.GUARANTOR
+
     @property
     def account_ids(self) -> list[int] | None:
         """The visible account ids, or None when every account is visible."""

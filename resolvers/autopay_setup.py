@@ -17,7 +17,6 @@ from tortoise.transactions import in_transaction
 from adapters.clock import now, today
 from models import AutopayCharge, AutopayEnrollment, BillingAccount
 from models.enums import (
-    AccessRole,
     AccountStatus,
     AutopayChargeStatus,
     AutopayErrorCode,
@@ -113,8 +112,7 @@ async def cancel_autopay(*, viewer: Viewer, account_id: int) -> AutopayEnrollmen
     enrollment = await AutopayEnrollment.get_or_none(account_id=account_id)
     if enrollment is None or enrollment.status is AutopayStatus.CANCELED:
         raise _enrollment_not_found()
-    guarantor = viewer.access is not None and viewer.access.get(account_id) is AccessRole.GUARANTOR
-    if enrollment.member_id != viewer.member.id and not guarantor:
+    if enrollment.member_id != viewer.member.id and not viewer.is_guarantor(account_id):
         raise AutopayError(
             AutopayErrorCode.NOT_ALLOWED,
             "Only the member who set up autopay or the account's guarantor can cancel it.",

@@ -47,6 +47,9 @@ async def _cancel(viewer: Viewer, payment_id: int, idempotency_key: str) -> Paym
         )
     if not (viewer.is_staff or viewer.can_pay(payment.account_id)):
         raise Forbidden("Your access to this account does not include its payments.")
+    mine = payment.member_id == viewer.member.id
+    if not (viewer.is_staff or mine or viewer.is_guarantor(payment.account_id)):
+        raise Forbidden("Only who made this payment, or the account's guarantor, can cancel it.")
     member_id = viewer.member.id
     request_hash = idempotency.fingerprint(OPERATION, {"payment": payment.id})
     stored = await idempotency.existing(

@@ -9,9 +9,10 @@ import pytest
 from adapters.clock import FixedClock, set_clock
 from adapters.processor import get_processor
 from models import Bill, Notification, OutboxEvent, Payment
-from models.enums import BankAccountType, PaymentErrorCode, PaymentKind, PaymentStatus
+from models.enums import AccessRole, BankAccountType, PaymentErrorCode, PaymentKind, PaymentStatus
 from resolvers.access import Viewer, load_viewer
 from resolvers.cancellation import cancel_payment
+from resolvers.errors import Forbidden
 from resolvers.payment_methods import BankAccount, add_bank_account
 from resolvers.payments import PaymentError, pay_bill
 from resolvers.settlement import settle_due
@@ -104,6 +105,30 @@ async def test_a_processing_ach_payment_can_be_canceled_before_settlement(db: st
     assert (await Bill.get(id=bill.id)).amount_due == 20_000
     assert (await settle_due(FRIDAY + timedelta(days=9))).settled == []
     assert (await Payment.get(id=payment.id)).status is PaymentStatus.CANCELED
+    await assert_ledger()
+
+
+async def test_a_proxy_cancels_only_their_own_payments_and_the_guarantor_any(db: str) -> None:
+    alex, bill, alex_bank = await _ach(SETTLES)
+    sam_member = await factories.member("sam@example.org")
+    await factories.grant(sam_member, await bill.account, AccessRole.PROXY_PAY)
+    sam = await load_viewer("sam@example.org", "member")
+    assert sam is not None
+    bank = BankAccount("110000000", SETTLES, BankAccountType.CHECKING, "Sam Lee")
+    sam_bank = (await add_bank_account(viewer=sam, account=bank)).id
+    alex_paid = await _pay(alex, bill, alex_bank, key="alex")
+    sam_paid = await pay_bill(
+        viewer=sam, bill_id=bill.id, amount=5_000, method_id=sam_bank, idempotency_key="sam"
+    )
+    before = await snapshot()
+
+    with pytest.raises(Forbidden):
+        await cancel_payment(viewer=sam, payment_id=alex_paid.id, idempotency_key="c")
+    assert await snapshot() == before
+
+    mine = await cancel_payment(viewer=sam, payment_id=sam_paid.id, idempotency_key="c")
+    theirs = await cancel_payment(viewer=alex, payment_id=alex_paid.id, idempotency_key="c")
+    assert mine.status is theirs.status is PaymentStatus.CANCELED
     await assert_ledger()
 
 
