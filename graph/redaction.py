@@ -1,5 +1,7 @@
-"""Card numbers never reach a log or an error: the schema scrubs every error it reports."""
+"""Card numbers never reach a log or an error: the schema scrubs every error it reports,
+and logs it without the values a client sent (bank account numbers among them)."""
 
+import re
 from typing import Any
 
 from graphql import GraphQLError
@@ -32,6 +34,22 @@ def scrub(error: BaseException) -> None:
         pending += [exc.__cause__, exc.__context__]
 
 
+# A run of 4 digits or more in a logged error came from the client's input: an account
+# number, say, which only ever appears masked.
+_LONG_NUMBER = re.compile(r"\d{4,}")
+
+
+def logged(error: GraphQLError) -> str:
+    """How an error is logged: its message, its numbers masked, where it points and its
+    path, but not the document's lines (str(error) quotes them, with every value in them)."""
+    text = _LONG_NUMBER.sub("[number removed]", redact_card_numbers(error.message))
+    if error.locations:
+        text += " at " + ", ".join(f"{at.line}:{at.column}" for at in error.locations)
+    if error.path:
+        text += " in " + ".".join(str(key) for key in error.path)
+    return text
+
+
 class CarepaySchema(Schema):
     """Strawberry's schema, scrubbing errors before they are logged or returned."""
 
@@ -50,8 +68,10 @@ class CarepaySchema(Schema):
     ) -> None:
         for error in errors:
             scrub(error)
-            # Logged as Strawberry does, but as text: an error prints the lines of the
-            # document it points at, and a card number written there must not be logged.
-            StrawberryLogger.logger.error(
-                redact_card_numbers(str(error)), exc_info=error.original_error
-            )
+            # Logged as Strawberry does, but as text (see `logged`). An error about the
+            # request (a value that does not fit its type, say) comes with no traceback: its
+            # original error quotes the value again, and there is no fault of ours to trace.
+            fault = error.original_error
+            if isinstance(fault, GraphQLError):
+                fault = None
+            StrawberryLogger.logger.error(logged(error), exc_info=fault)

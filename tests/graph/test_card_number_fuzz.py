@@ -211,3 +211,47 @@ async def test_the_fuzz_log_capture_sees_sql_with_its_values(db: str) -> None:
     with every_log_line() as logs:
         await factories.member("logged@example.org")
     assert any("logged@example.org" in line for line in logs)
+
+
+BANK = (
+    '{routingNumber: "110000000", accountNumber: "000123456789", accountType: CHECKING, '
+    'holderName: "Alex Rivera"}'
+)
+ADD = "mutation($i: AddPaymentMethodInput!) { addPaymentMethod(input: $i) { errors { code } } }"
+
+
+@pytest.mark.parametrize(
+    ("document", "variables"),
+    [
+        (
+            f"mutation {{ addPaymentMethod(input: {{bankAccount: {BANK}}}) "
+            "{ paymentMethod { idd } } }",
+            None,
+        ),
+        (
+            ADD,
+            {
+                "i": {
+                    "bankAccount": {
+                        "routingNumber": "110000000",
+                        "accountNumber": 123456789,
+                        "accountType": "CHECKING",
+                        "holderName": "Alex Rivera",
+                    }
+                }
+            },
+        ),
+    ],
+)
+async def test_a_bank_account_number_in_a_refused_request_is_not_logged(
+    db: str, document: str, variables: dict[str, Any] | None
+) -> None:
+    await _household()
+
+    with every_log_line() as logs:
+        result = await execute(document, as_email="alex@example.org", variables=variables)
+
+    assert result.errors is not None
+    assert any("strawberry.execution" in line for line in logs)  # the error was logged
+    logged = "\n".join(logs)
+    assert "123456789" not in logged, logged
