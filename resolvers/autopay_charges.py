@@ -36,7 +36,7 @@ from resolvers.access import load_viewer
 from resolvers.autopay_claims import claim
 from resolvers.autopay_missed import missed_windows
 from resolvers.autopay_outcomes import FAILED_PAYMENTS
-from resolvers.autopay_plan import due_now, enrollments_due
+from resolvers.autopay_plan import charge_amount, due_now, enrollments_due
 from resolvers.autopay_report import AutopayReport
 from resolvers.autopay_retry import idempotency_key
 from resolvers.errors import Forbidden
@@ -84,9 +84,10 @@ async def settle(charge: AutopayCharge, report: AutopayReport) -> None:
     """Pay a CLAIMED cycle (or replay its payment) and record the outcome once."""
     enrollment = await AutopayEnrollment.get(id=charge.enrollment_id)
     key = idempotency_key(enrollment.id, charge.bill_id, charge.cycle_date, charge.attempt)
-    if enrollment.status is not AutopayStatus.ACTIVE and not await _key_used(enrollment, key):
-        inactive = AutopaySkipReason(f"ENROLLMENT_{enrollment.status.value}")
-        await _finish(charge, AutopayChargeStatus.SKIPPED, report, reason=inactive.value)
+    # Not asked for yet, the cycle is looked at once more as it stands now.
+    unused = not await _key_used(enrollment, key)
+    if unused and (why := await _stopped_since(enrollment, charge)) is not None:
+        await _finish(charge, AutopayChargeStatus.SKIPPED, report, reason=why.value)
         return
     member = await Member.get(id=enrollment.member_id)
     viewer = await load_viewer(member.email, Role.MEMBER.value)
@@ -107,6 +108,21 @@ async def settle(charge: AutopayCharge, report: AutopayReport) -> None:
         await _refused_or_failed(charge, enrollment, error, report)
     else:
         await _finish(charge, AutopayChargeStatus.CHARGED, report, payment=payment)
+
+
+async def _stopped_since(
+    enrollment: AutopayEnrollment, charge: AutopayCharge
+) -> AutopaySkipReason | None:
+    """Why a claimed charge is not to be made after all: its enrollment stopped, or the
+    bill now asks for less (the member paid by hand since it was planned, and a minimum
+    due must not be taken twice). A lower amount is planned afresh by the next run."""
+    if enrollment.status is not AutopayStatus.ACTIVE:
+        return AutopaySkipReason(f"ENROLLMENT_{enrollment.status.value}")
+    bill = await Bill.get(id=charge.bill_id)
+    fresh = charge_amount(enrollment, bill)
+    if fresh >= charge.amount or bill.voided_at is not None:
+        return None  # a voided bill is refused by pay_bill, and skipped for that
+    return AutopaySkipReason.BALANCE_CHANGED if fresh > 0 else AutopaySkipReason.NOTHING_DUE
 
 
 async def _key_used(enrollment: AutopayEnrollment, key: str) -> bool:
@@ -166,6 +182,8 @@ async def _finish(
             return  # another worker recorded it
         if payment is not None and payment.status is PaymentStatus.SUCCEEDED:
             await autopay_outcomes.succeeded(conn, charge)
+        elif reason == AutopaySkipReason.NO_PAYING_ACCESS:
+            report.told(await autopay_outcomes.access_lost(conn, charge.enrollment_id))
         elif to is AutopayChargeStatus.SKIPPED and reason in autopay_notices.TOLD_SKIPS:
             report.told(await autopay_notices.skipped(conn, charge, AutopaySkipReason(reason)))
         elif to is AutopayChargeStatus.FAILED:

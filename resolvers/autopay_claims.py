@@ -23,8 +23,8 @@ from tortoise.transactions import in_transaction
 
 from adapters.clock import now
 from models import AutopayCharge, AutopayEnrollment
-from models.enums import AutopayChargeStatus, AutopayStatus
-from resolvers import autopay_notices, notices
+from models.enums import AutopayChargeStatus, AutopaySkipReason, AutopayStatus
+from resolvers import autopay_notices, autopay_outcomes, notices
 from resolvers.autopay_plan import PlannedCharge
 from resolvers.autopay_report import AutopayReport
 from resolvers.autopay_retry import failed_with, may_retry
@@ -79,6 +79,8 @@ async def claim(
             if status is AutopayChargeStatus.CLAIMED:
                 # Only announced terms are charged: announced here if the reminders were not.
                 notice = await notices.write_once(conn, autopay_notices.upcoming(enrollment, run))
+            elif run.skip_reason is AutopaySkipReason.NO_PAYING_ACCESS:
+                notice = await autopay_outcomes.access_lost(conn, enrollment.id)
             elif run.skip_reason in autopay_notices.TOLD_SKIPS:
                 notice = await autopay_notices.skipped(conn, charge, run.skip_reason)
     except IntegrityError:

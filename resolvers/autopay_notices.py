@@ -7,7 +7,7 @@ from datetime import date
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from adapters.clock import today
-from models import AutopayCharge, AutopayEnrollment, Bill
+from models import AutopayCharge, AutopayEnrollment, Bill, BillingAccount
 from models.enums import AutopaySkipReason, NotificationKind, PaymentMethodKind
 from models.money import Money
 from models.notifications import Notification
@@ -27,9 +27,6 @@ _SKIP_WORDS = {
     AutopaySkipReason.PAYMENT_METHOD_REMOVED: "the payment method it used was removed",
     AutopaySkipReason.ACCOUNT_ON_HOLD: "the account is on hold",
     AutopaySkipReason.ACCOUNT_CLOSED: "the account is closed",
-    AutopaySkipReason.NO_PAYING_ACCESS: (
-        "your access to this account no longer includes paying its bills"
-    ),
     AutopaySkipReason.NO_MINIMUM_SET: (
         "the statement sets no minimum payment, and your autopay pays the minimum due"
     ),
@@ -84,6 +81,20 @@ def upcoming(enrollment: AutopayEnrollment, run: PlannedCharge) -> notices.Notic
         account_id=bill.account_id,
         amount=run.amount,
         currency=bill.currency,
+    )
+
+
+def access_lost(enrollment: AutopayEnrollment, account: BillingAccount) -> notices.Notice:
+    """AUTOPAY_FAILED to a member whose autopay stopped with their paying access: it names
+    the account they set it up on, but no bill, which they may no longer see."""
+    return notices.Notice(
+        member_id=enrollment.member_id,
+        kind=NotificationKind.AUTOPAY_FAILED,
+        message=(
+            f"Autopay on account {account.account_number} has stopped: your access to it "
+            "no longer includes paying its bills."
+        ),
+        dedupe_key=f"AUTOPAY_ACCESS_LOST:{enrollment.id}:{enrollment.updated_at.isoformat()}",
     )
 
 

@@ -14,9 +14,22 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 
 from adapters.clock import now, today
-from models import AutopayCharge, AutopayEnrollment, Bill, Notification, Payment
-from models.enums import AutopayChargeStatus, AutopayStatus, PaymentSource, PaymentStatus
-from resolvers import autopay_notices
+from models import (
+    AutopayCharge,
+    AutopayEnrollment,
+    Bill,
+    BillingAccount,
+    Notification,
+    Payment,
+)
+from models.enums import (
+    AutopayChargeStatus,
+    AutopaySkipReason,
+    AutopayStatus,
+    PaymentSource,
+    PaymentStatus,
+)
+from resolvers import autopay_notices, notices
 from resolvers.autopay_retry import RETRYABLE, last_try
 from resolvers.outbox import audit
 
@@ -56,6 +69,31 @@ async def succeeded(conn: BaseDBAsyncClient, charge: AutopayCharge) -> None:
     """A payment autopay made went through: the failures in a row start over."""
     enrollment = AutopayEnrollment.filter(id=charge.enrollment_id).using_db(conn)
     await enrollment.update(consecutive_failures=0)
+
+
+async def access_lost(conn: BaseDBAsyncClient, enrollment_id: int) -> Notification | None:
+    """The enrolled member may no longer pay the account (a proxy revoked, say): autopay
+    stops for good (CANCELED, so that their card is theirs to remove) and they are told
+    once, without the bill's details. None if it had stopped already."""
+    stamp = now()
+    live = [AutopayStatus.ACTIVE, AutopayStatus.SUSPENDED]
+    enrollment = AutopayEnrollment.filter(id=enrollment_id).using_db(conn)
+    stopped = await enrollment.filter(status__in=live).update(
+        status=AutopayStatus.CANCELED, canceled_at=stamp, updated_at=stamp
+    )
+    if stopped != 1:
+        return None
+    canceled = await enrollment.get()
+    account = await BillingAccount.filter(id=canceled.account_id).using_db(conn).get()
+    await audit(
+        action="autopay.cancel",
+        entity_type="autopay_enrollment",
+        entity_id=canceled.id,
+        actor_id=None,
+        data={"status": canceled.status.value, "reason": AutopaySkipReason.NO_PAYING_ACCESS.value},
+        using_db=conn,
+    )
+    return await notices.write_once(conn, autopay_notices.access_lost(canceled, account))
 
 
 class Failure(NamedTuple):

@@ -30,6 +30,7 @@ from resolvers.access import Viewer
 from resolvers.autopay_plan import MAX_DAYS_BEFORE_DUE, method_expired
 from resolvers.errors import DomainError
 from resolvers.outbox import audit
+from resolvers.payment_methods import lock_member
 
 
 class AutopayError(DomainError):
@@ -76,20 +77,18 @@ async def setup_autopay(
         "canceled_at": None,
     }
     async with in_transaction() as conn:
-        # The write comes first: it locks the enrollment against a concurrent claim.
+        # The method is checked again under the lock its removal takes, and the same lock
+        # makes one member's setups wait for each other.
+        await lock_member(conn, viewer.member.id)
+        if not await _still_there(conn, method):
+            raise _method_not_found()
+        # Then the enrollment's write: it locks the enrollment against a concurrent claim.
         mine = AutopayEnrollment.filter(account_id=account.id).using_db(conn)
         changed = await mine.filter(member_id=viewer.member.id).update(**values)
         changed = changed or await mine.filter(status=AutopayStatus.CANCELED).update(**values)
         if changed:
             enrollment = await mine.get()
-            claimed = AutopayCharge.filter(
-                enrollment_id=enrollment.id, status=AutopayChargeStatus.CLAIMED
-            )
-            if await claimed.using_db(conn).exists():
-                raise AutopayError(
-                    AutopayErrorCode.CHARGE_IN_PROGRESS,
-                    "Autopay is charging this account right now. Try again in a minute.",
-                )
+            await _not_charging(conn, enrollment)
         else:
             try:
                 enrollment = await AutopayEnrollment.create(
@@ -106,10 +105,12 @@ async def setup_autopay(
 
 
 async def cancel_autopay(*, viewer: Viewer, account_id: int) -> AutopayEnrollment:
-    """Stop autopay on the account; AutopayError if there is none or it is not the viewer's."""
-    if not viewer.can_see(account_id):
-        raise _account_not_found()
+    """Stop autopay on the account; AutopayError if there is none or it is not the viewer's.
+    Who set it up may stop it even after losing access to the account."""
     enrollment = await AutopayEnrollment.get_or_none(account_id=account_id)
+    set_up_by_viewer = enrollment is not None and enrollment.member_id == viewer.member.id
+    if not (viewer.can_see(account_id) or set_up_by_viewer):
+        raise _account_not_found()
     if enrollment is None or enrollment.status is AutopayStatus.CANCELED:
         raise _enrollment_not_found()
     if enrollment.member_id != viewer.member.id and not viewer.is_guarantor(account_id):
@@ -129,6 +130,7 @@ async def cancel_autopay(*, viewer: Viewer, account_id: int) -> AutopayEnrollmen
         if rows != 1:
             raise _enrollment_not_found()
         enrollment = await AutopayEnrollment.filter(id=enrollment.id).using_db(conn).get()
+        await _not_charging(conn, enrollment)
         await _audit(conn, "autopay.cancel", enrollment, actor_id=viewer.member.id)
     return enrollment
 
@@ -176,14 +178,26 @@ def _minor(amount: Decimal, currency: str, field: str) -> int:
         ) from None
 
 
+async def _not_charging(conn: BaseDBAsyncClient, enrollment: AutopayEnrollment) -> None:
+    """Refuse a change (rolling back its transaction) while a charge is being made: the
+    charge would go through with the terms it was claimed with, whatever the change said."""
+    claimed = AutopayCharge.filter(enrollment_id=enrollment.id, status=AutopayChargeStatus.CLAIMED)
+    if await claimed.using_db(conn).exists():
+        raise AutopayError(
+            AutopayErrorCode.CHARGE_IN_PROGRESS,
+            "Autopay is charging this account right now. Try again in a minute.",
+        )
+
+
+async def _still_there(conn: BaseDBAsyncClient, method: PaymentMethod) -> bool:
+    live = PaymentMethod.filter(id=method.id, status__not=PaymentMethodStatus.REMOVED)
+    return await live.using_db(conn).exists()
+
+
 async def _usable_method(viewer: Viewer, method_id: int) -> PaymentMethod:
     method = await PaymentMethod.get_or_none(id=method_id, member_id=viewer.member.id)
     if method is None or method.status is PaymentMethodStatus.REMOVED:
-        raise AutopayError(
-            AutopayErrorCode.PAYMENT_METHOD_NOT_FOUND,
-            "There is no such payment method.",
-            ["paymentMethodId"],
-        )
+        raise _method_not_found()
     if method_expired(method, today()):
         raise AutopayError(
             AutopayErrorCode.PAYMENT_METHOD_EXPIRED,
@@ -191,6 +205,14 @@ async def _usable_method(viewer: Viewer, method_id: int) -> PaymentMethod:
             ["paymentMethodId"],
         )
     return method
+
+
+def _method_not_found() -> AutopayError:
+    return AutopayError(
+        AutopayErrorCode.PAYMENT_METHOD_NOT_FOUND,
+        "There is no such payment method.",
+        ["paymentMethodId"],
+    )
 
 
 def _account_not_found() -> AutopayError:

@@ -128,8 +128,9 @@ async def add_bank_account(
     return await _save(viewer, method, make_default=make_default)
 
 
-async def _lock_member(conn: BaseDBAsyncClient, member_id: int) -> None:
-    """Serialise default changes of one member (SQLite serialises every writer already)."""
+async def lock_member(conn: BaseDBAsyncClient, member_id: int) -> None:
+    """Serialise changes to one member's methods, and autopay's choice of one of them
+    (SQLite serialises every writer already)."""
     if conn.capabilities.dialect == "postgres":
         await conn.execute_query("SELECT id FROM member WHERE id = $1 FOR UPDATE", [member_id])
 
@@ -137,7 +138,7 @@ async def _lock_member(conn: BaseDBAsyncClient, member_id: int) -> None:
 async def _save(viewer: Viewer, method: PaymentMethod, *, make_default: bool) -> PaymentMethod:
     member_id = viewer.member.id
     async with in_transaction() as conn:
-        await _lock_member(conn, member_id)
+        await lock_member(conn, member_id)
         await method.save(using_db=conn)
         has_default = (
             await PaymentMethod.filter(member_id=member_id, is_default=True).using_db(conn).exists()
@@ -182,7 +183,7 @@ async def remove_payment_method(*, viewer: Viewer, method_id: int) -> PaymentMet
     member_id = viewer.member.id
     in_use = AutopayEnrollment.filter(status=AutopayStatus.ACTIVE).values("method_id")
     async with in_transaction() as conn:
-        await _lock_member(conn, member_id)
+        await lock_member(conn, member_id)
         # Guard and write in one statement: no autopay enrollment can slip in between.
         rows = (
             await PaymentMethod.filter(
@@ -223,7 +224,7 @@ async def set_default_payment_method(*, viewer: Viewer, method_id: int) -> Payme
     """Make one of the viewer's active methods the default."""
     member_id = viewer.member.id
     async with in_transaction() as conn:
-        await _lock_member(conn, member_id)
+        await lock_member(conn, member_id)
         rows = (
             await PaymentMethod.filter(
                 id=method_id, member_id=member_id, status=PaymentMethodStatus.ACTIVE

@@ -15,6 +15,7 @@ from models import (
     AutopayEnrollment,
     Bill,
     BillingAccount,
+    Member,
     Notification,
     Payment,
     PaymentMethod,
@@ -337,3 +338,52 @@ async def test_an_unexpected_error_on_one_charge_leaves_it_for_the_next_run(
     assert len(first.charged) == 1 and len(first.errors) == 1
     assert len(second.charged) == 1 and second.errors == []
     assert sorted(p.bill_id for p in await Payment.all()) == sorted([lucky.id, unlucky.id])
+
+
+async def pays_the_minimum_by_hand(enrollment: AutopayEnrollment, bill: Bill) -> None:
+    member = await Member.get(id=enrollment.member_id)
+    viewer = await load_viewer(member.email, "member")
+    assert viewer is not None
+    await pay_bill(
+        viewer=viewer,
+        bill_id=bill.id,
+        amount=4_000,
+        method_id=enrollment.method_id,
+        idempotency_key=factories.fresh_key("by-hand"),
+    )
+
+
+async def test_a_minimum_paid_by_hand_after_the_plan_is_not_taken_again(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, bill = await enrolled(strategy=AutopayStrategy.MINIMUM_DUE)
+    await Bill.filter(id=bill.id).update(minimum_due=4_000)
+    planned_claim = autopay_charges.claim
+
+    async def paid_meanwhile(
+        enrollment: AutopayEnrollment, run: Any, report: AutopayReport
+    ) -> AutopayCharge | None:
+        await pays_the_minimum_by_hand(enrollment, bill)
+        return await planned_claim(enrollment, run, report)
+
+    monkeypatch.setattr(autopay_charges, "claim", paid_meanwhile)
+    await run(CYCLE)
+
+    paid = await Payment.filter(bill_id=bill.id).values_list("source", "amount")
+    assert paid == [(PaymentSource.ONE_TIME, 4_000)]
+    charge = await AutopayCharge.get(bill_id=bill.id)
+    assert (charge.status, charge.skip_reason) == (AutopayChargeStatus.SKIPPED, "NOTHING_DUE")
+    await assert_ledger()
+
+
+async def test_a_claim_resumed_after_a_hand_payment_charges_what_is_left(db: str) -> None:
+    enrollment, bill = await enrolled(strategy=AutopayStrategy.MINIMUM_DUE)
+    await Bill.filter(id=bill.id).update(minimum_due=6_000)
+    await claimed_cycle(enrollment)  # the run died after its claim
+    await pays_the_minimum_by_hand(enrollment, bill)  # 40.00 of the 60.00 minimum
+
+    await run(CYCLE)
+
+    paid = await Payment.filter(bill_id=bill.id).order_by("id").values_list("source", "amount")
+    assert paid == [(PaymentSource.ONE_TIME, 4_000), (PaymentSource.AUTOPAY, 2_000)]
+    await assert_ledger()

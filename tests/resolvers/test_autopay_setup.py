@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,8 +19,10 @@ from models.enums import (
     AutopayStrategy,
     PaymentMethodStatus,
 )
+from resolvers import autopay_setup
 from resolvers.access import Viewer, load_viewer
 from resolvers.autopay_setup import AutopayError, cancel_autopay, setup_autopay
+from resolvers.payment_methods import remove_payment_method
 from tests import factories
 
 
@@ -277,7 +280,9 @@ async def test_the_guarantor_may_cancel_a_proxys_enrollment(household: dict[str,
     assert await AuditLog.filter(action="autopay.cancel").count() == 1
 
 
-async def test_a_change_waits_while_a_charge_is_being_made(household: dict[str, Any]) -> None:
+async def test_a_change_or_cancellation_waits_while_a_charge_is_being_made(
+    household: dict[str, Any],
+) -> None:
     alex = await viewer_of("alex@example.org")
     acct, card = household["acct"], household["alex_card"]
     enrollment = await setup_autopay(
@@ -310,3 +315,52 @@ async def test_a_change_waits_while_a_charge_is_being_made(household: dict[str, 
 
     assert refused.value.code is AutopayErrorCode.CHARGE_IN_PROGRESS
     assert await snapshot() == before
+    with pytest.raises(AutopayError) as refused:
+        await cancel_autopay(viewer=alex, account_id=acct.id)
+    assert refused.value.code is AutopayErrorCode.CHARGE_IN_PROGRESS
+    assert await snapshot() == before
+
+
+async def test_a_method_removed_while_autopay_is_set_up_is_refused(
+    household: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alex = await viewer_of("alex@example.org")
+    acct, card = household["acct"], household["alex_card"]
+    checked = autopay_setup._usable_method
+
+    async def removed_from_another_tab(viewer: Viewer, method_id: int) -> PaymentMethod:
+        method = await checked(viewer, method_id)
+        await remove_payment_method(viewer=viewer, method_id=method_id)
+        return method
+
+    monkeypatch.setattr(autopay_setup, "_usable_method", removed_from_another_tab)
+    with pytest.raises(AutopayError) as refused:
+        await setup_autopay(
+            viewer=alex,
+            account_id=acct.id,
+            method_id=card.id,
+            strategy=AutopayStrategy.STATEMENT_BALANCE,
+        )
+
+    assert refused.value.code is AutopayErrorCode.PAYMENT_METHOD_NOT_FOUND
+    assert not await AutopayEnrollment.exists()
+
+
+async def test_one_members_setups_at_once_both_apply(household: dict[str, Any]) -> None:
+    alex = await viewer_of("alex@example.org")
+    acct, card = household["acct"], household["alex_card"]
+
+    async def setup(days: int) -> AutopayEnrollment:
+        return await setup_autopay(
+            viewer=alex,
+            account_id=acct.id,
+            method_id=card.id,
+            strategy=AutopayStrategy.STATEMENT_BALANCE,
+            days_before_due=days,
+        )
+
+    for _ in range(5):
+        first, second = await asyncio.gather(setup(2), setup(4))
+        assert first.id == second.id
+        assert (await AutopayEnrollment.get(id=first.id)).days_before_due in (2, 4)
+        await AutopayEnrollment.all().delete()

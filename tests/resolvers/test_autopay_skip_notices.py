@@ -12,27 +12,34 @@ from models import (
     AutopayEnrollment,
     Bill,
     BillingAccount,
+    Member,
     Notification,
     OutboxEvent,
     Payment,
     PaymentMethod,
 )
 from models.enums import (
+    AccessRole,
     AccountStatus,
     AutopayChargeStatus,
     AutopaySkipReason,
+    AutopayStatus,
     AutopayStrategy,
     NotificationKind,
     PaymentMethodStatus,
 )
+from resolvers.access import load_viewer
 from resolvers.autopay_charges import claim, run_autopay
 from resolvers.autopay_plan import due_now, next_run
 from resolvers.autopay_report import AutopayReport
+from resolvers.autopay_setup import cancel_autopay
+from resolvers.payment_methods import remove_payment_method
 from tests import factories
 from tests.autopay_support import run_autopay_on
 
 DUE = date(2026, 12, 10)  # a Thursday; 3 days before is Monday December 7
 CYCLE = date(2026, 12, 7)
+REVOKED = datetime(2026, 12, 1, tzinfo=UTC)
 
 
 run = run_autopay_on
@@ -91,10 +98,6 @@ async def test_skips_the_member_can_act_on_are_told_once_per_reason(db: str) -> 
     await PaymentMethod.filter(id=expired.method_id).update(exp_month=11, exp_year=2026)
     held, held_bill = await enrolled()
     await BillingAccount.filter(id=held.account_id).update(status=AccountStatus.ON_HOLD)
-    revoked, revoked_bill = await enrolled()
-    await AccountAccess.filter(account_id=revoked.account_id).update(
-        revoked_at=datetime(2026, 12, 1, tzinfo=UTC)
-    )
     _, paid = await enrolled()
     await Bill.filter(id=paid.id).update(amount_due=0, amount_paid=12_000)
 
@@ -105,10 +108,60 @@ async def test_skips_the_member_can_act_on_are_told_once_per_reason(db: str) -> 
     assert "Visa ending 4242 has expired" in card and "another payment method" in card
     (hold,) = await told(held_bill)
     assert "on hold" in hold and "by Thursday, December 10, 2026" in hold
-    (access,) = await told(revoked_bill)
-    assert "no longer includes paying" in access
     assert await told(paid) == []  # nothing was owed: nothing to tell
-    assert await Notification.filter(kind=NotificationKind.AUTOPAY_FAILED).count() == 3
+    assert await Notification.filter(kind=NotificationKind.AUTOPAY_FAILED).count() == 2
+
+
+async def proxy_autopay() -> tuple[Member, AutopayEnrollment, PaymentMethod]:
+    """Sam, a proxy payer on Alex's account, pays its bills by autopay with his own card."""
+    alex = await factories.member("alex@example.org")
+    acct = await factories.account(alex)
+    sam = await factories.member("sam@example.org")
+    await factories.grant(sam, acct, AccessRole.PROXY_PAY)
+    card = await factories.card(sam)
+    return sam, await factories.autopay(sam, acct, card), card
+
+
+async def test_a_proxy_whose_access_ends_is_told_once_without_the_bill_and_autopay_stops(
+    db: str,
+) -> None:
+    sam, enrollment, card = await proxy_autopay()
+    acct = await BillingAccount.get(id=enrollment.account_id)
+    bill = await factories.bill(acct, due=67_890, due_date=DUE, statement_date=date(2026, 11, 15))
+    await AccountAccess.filter(member_id=sam.id).update(
+        revoked_at=datetime(2026, 12, 1, tzinfo=UTC)
+    )
+
+    await run(CYCLE)
+    later = await factories.bill(acct, due=12_345, due_date=date(2027, 1, 14))
+    await run(date(2027, 1, 11))
+
+    (notice,) = await Notification.filter(member_id=sam.id)
+    assert "no longer includes paying" in notice.message
+    assert acct.account_number in notice.message
+    for secret in (bill.statement_number, later.statement_number, "678.90", "123.45"):
+        assert secret not in notice.message
+    assert (notice.bill_id, notice.account_id, notice.amount) == (None, None, None)
+    assert (await AutopayEnrollment.get(id=enrollment.id)).status is AutopayStatus.CANCELED
+    assert not await Payment.all().exists()
+    viewer = await load_viewer("sam@example.org", "member")
+    assert viewer is not None
+    removed = await remove_payment_method(viewer=viewer, method_id=card.id)
+    assert removed.status is PaymentMethodStatus.REMOVED
+
+
+async def test_who_set_up_autopay_may_cancel_it_after_losing_access(db: str) -> None:
+    sam, enrollment, card = await proxy_autopay()
+    await AccountAccess.filter(member_id=sam.id).update(
+        revoked_at=datetime(2026, 12, 1, tzinfo=UTC)
+    )
+    viewer = await load_viewer("sam@example.org", "member")
+    assert viewer is not None and not viewer.can_see(enrollment.account_id)
+
+    canceled = await cancel_autopay(viewer=viewer, account_id=enrollment.account_id)
+
+    assert canceled.status is AutopayStatus.CANCELED
+    await remove_payment_method(viewer=viewer, method_id=card.id)
 
 
 async def test_a_method_removed_after_the_claim_is_told(db: str) -> None:
