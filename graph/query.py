@@ -125,12 +125,12 @@ class Query:
     async def notifications(
         self,
         info: Info,
-        unread_only: bool = False,
+        unread_only: bool | None = False,
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Notification]:
         viewer = info.context.require_viewer()
         page = await notifications.list_notifications(
-            viewer, unread_only=unread_only, first=first, after=after
+            viewer, unread_only=bool(unread_only), first=first, after=after
         )
         return Connection.of(page, lambda n: Notification(model=n))

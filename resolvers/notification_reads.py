@@ -74,3 +74,8 @@ async def mark_notifications_read(
                 )
         unread = await mine.filter(read_at__isnull=True).using_db(conn).count()
     return Marked(marked=marked, unread=unread)
+
+
+async def unread_count(viewer: Viewer) -> int:
+    """How many of the viewer's notifications are unread (a refused call still says)."""
+    return await Notification.filter(member_id=viewer.member.id, read_at__isnull=True).count()

@@ -6,6 +6,7 @@ from graph.context import Info
 from graph.ids import decode_id
 from models import enums
 from resolvers import notification_reads
+from resolvers.access import Viewer
 from resolvers.errors import NotFound
 
 strawberry.enum(enums.NotificationErrorCode, description="Why a notifications change failed.")
@@ -37,9 +38,12 @@ class MarkNotificationsReadPayload:
     errors: list[NotificationError]
 
 
-def _refused(error: notification_reads.NotificationError) -> MarkNotificationsReadPayload:
+async def _refused(
+    viewer: Viewer, error: notification_reads.NotificationError
+) -> MarkNotificationsReadPayload:
     failure = NotificationError(field=error.field, message=error.message, code=error.code)
-    return MarkNotificationsReadPayload(marked_count=0, unread_count=0, errors=[failure])
+    unread = await notification_reads.unread_count(viewer)
+    return MarkNotificationsReadPayload(marked_count=0, unread_count=unread, errors=[failure])
 
 
 @strawberry.type
@@ -58,7 +62,7 @@ class NotificationMutations:
                 viewer=viewer, ids=ids, all=bool(input.all)
             )
         except notification_reads.NotificationError as exc:
-            return _refused(exc)
+            return await _refused(viewer, exc)
         return MarkNotificationsReadPayload(
             marked_count=result.marked, unread_count=result.unread, errors=[]
         )

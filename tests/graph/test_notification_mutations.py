@@ -78,6 +78,7 @@ async def test_someone_elses_notification_is_refused_as_unknown_and_nothing_chan
     unknown = await mark({"ids": [mine[0], to_global_id("Notification", 10**9)]})
 
     assert foreign == unknown
+    assert foreign["unreadCount"] == 1  # still Alex's count, as when a call goes through
     assert foreign["errors"] == [
         {
             "field": ["ids"],
@@ -97,7 +98,7 @@ async def test_ids_or_all_exactly_one(db: str) -> None:
     both = await mark({"ids": ids, "all": True})
     bad_id = await mark({"ids": ["nonsense"]})
 
-    assert neither["errors"][0]["code"] == "INVALID_INPUT"
+    assert neither["errors"][0]["code"] == "INVALID_INPUT" and neither["unreadCount"] == 1
     assert both["errors"][0]["code"] == "INVALID_INPUT"
     assert bad_id["errors"][0] == {
         "field": ["ids", "0"],
@@ -125,7 +126,7 @@ async def test_more_ids_than_one_call_may_mark_are_refused_and_nothing_changes(d
     # then
     refusal = {
         "markedCount": 0,
-        "unreadCount": 0,
+        "unreadCount": 2,
         "errors": [
             {
                 "field": ["ids"],
@@ -137,3 +138,18 @@ async def test_more_ids_than_one_call_may_mark_are_refused_and_nothing_changes(d
     assert many == one_too_many == repeated == refusal
     assert after_refusals == before
     assert most == {"markedCount": 2, "unreadCount": 0, "errors": []}
+
+
+async def test_unread_only_may_be_left_null_as_the_contract_has_it(db: str) -> None:
+    alex = await factories.member("alex@example.org")
+    ids = await inbox(alex, 2)
+    await mark({"ids": ids[:1]})
+    every = "query($u: Boolean) { notifications(unreadOnly: $u) { totalCount } }"
+
+    for variables in ({"u": None}, {}):
+        data = await data_of(every, as_email="alex@example.org", variables=variables)
+        assert data["notifications"]["totalCount"] == 2
+    literal = "{ notifications(unreadOnly: null) { totalCount } }"
+    assert (await data_of(literal, as_email="alex@example.org"))["notifications"]["totalCount"] == 2
+    data = await data_of(every, as_email="alex@example.org", variables={"u": True})
+    assert data["notifications"]["totalCount"] == 1
