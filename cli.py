@@ -94,6 +94,9 @@ def _export_schema(_: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+FIRST_YEAR_AT, LAST_YEAR_AT = 2, 9998
+
+
 def _iso_time(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
@@ -101,11 +104,17 @@ def _iso_time(value: str) -> datetime:
         raise argparse.ArgumentTypeError(f"not an ISO time: {value!r}") from None
     if parsed.tzinfo is None:
         raise argparse.ArgumentTypeError("give a timezone, e.g. 2026-11-20T09:00:00+00:00")
-    # The jobs work in UTC, as the server does: one instant, however it is written.
+    # The jobs work in UTC, as the server does: one instant, however it is written. They
+    # also count days back and ahead of it, which must stay within years 1-9999.
     try:
-        return parsed.astimezone(UTC)
+        at = parsed.astimezone(UTC)
     except OverflowError:
-        raise argparse.ArgumentTypeError(f"{value!r} falls outside years 1-9999 in UTC") from None
+        at = None
+    if at is None or not FIRST_YEAR_AT <= at.year <= LAST_YEAR_AT:
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: give a time in years {FIRST_YEAR_AT}-{LAST_YEAR_AT} (UTC)"
+        )
+    return at
 
 
 def _port(value: str) -> int:

@@ -110,8 +110,10 @@ async def test_a_run_once_ahead_of_the_real_time_keeps_the_keys_clients_still_ho
 @pytest.mark.parametrize(
     ("args", "env", "said"),
     [
-        (["scheduler", "run-once", "--at", "0001-01-01T00:00:00+05:00"], {}, "years 1-9999"),
-        (["scheduler", "run-once", "--at", "9999-12-31T23:00:00-05:00"], {}, "years 1-9999"),
+        (["scheduler", "run-once", "--at", "0001-01-01T00:00:00+05:00"], {}, "years 2-9998"),
+        (["scheduler", "run-once", "--at", "9999-12-31T23:00:00-05:00"], {}, "years 2-9998"),
+        (["scheduler", "run-once", "--at", "9999-12-31T12:00:00+00:00"], {}, "years 2-9998"),
+        (["scheduler", "run-once", "--at", "0001-06-01T00:00:00+00:00"], {}, "years 2-9998"),
         (["serve", "--port", "70000"], {}, "a port is 1 to 65535"),
         (["token", "a@example.org"], {"CAREPAY_MAX_TOKENS": "abc"}, "CAREPAY_MAX_TOKENS"),
     ],
