@@ -60,7 +60,10 @@ class Ordering:
                 raise ValueError("too long")
             padded = cursor + "=" * (-len(cursor) % 4)
             value, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
-            return self.parse(value), _row_id(pk)
+            key = self.parse(value), _row_id(pk)
+            if self.field == "id" and key[0] != key[1]:
+                raise ValueError("an id cursor holds its id twice")
+            return key
         except (binascii.Error, ValueError, TypeError, OverflowError):
             raise InvalidInput("`after` is not a valid cursor") from None
 

@@ -36,6 +36,7 @@ CONNECTIONS = {
 BAD_IDS = ["10" + "0" * 30, "2147483648", "0", "-1", "Infinity", "-Infinity", "NaN", "1.5"]
 BAD_IDS += ["1e3", "true", "null", '"5"', "[5]"]
 BAD_SORT_KEYS = {
+    "5": [*BAD_IDS, "4", "6"],  # a notification cursor holds its id twice: [5, 5]
     '"2026-11-01"': ['"99999-01-01"', '"2026-13-01"', "20261101", "null", "Infinity"],
     '"2026-11-01T09:00:00+00:00"': [
         '"2026-11-01T09:00:00"',  # no time zone: ours always carry one

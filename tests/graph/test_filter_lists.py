@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from adapters.clock import FixedClock, set_clock
+from graph.ids import to_global_id
 from tests import factories
 from tests.event_helpers import payment
 from tests.graph.client import data_of, execute
@@ -76,3 +77,25 @@ async def test_a_bad_nested_page_is_reported_on_its_own_field(db: str, bad: str)
     [error] = result.errors or []
     assert error.path == ["viewer", "accounts", 0, "bad"]
     assert (error.extensions or {}).get("code") == "BAD_USER_INPUT"
+
+
+async def test_a_filter_id_of_another_type_or_an_empty_status_list_is_refused(db: str) -> None:
+    alex = await factories.member("alex@example.org")
+    account = await factories.account(alex)
+    bill = await factories.bill(account)
+    refused = [
+        (BILLS, {"accountId": to_global_id("Bill", bill.id)}, "`filter.accountId`"),
+        (BILLS, {"accountId": "nonsense"}, "`filter.accountId`"),
+        (BILLS, {"status": []}, "`filter.status` is empty"),
+        (PAYMENTS, {"billId": to_global_id("BillingAccount", account.id)}, "`filter.billId`"),
+        (PAYMENTS, {"status": []}, "`filter.status` is empty"),
+    ]
+    for document, flt, said in refused:
+        result = await execute(document, as_email="alex@example.org", variables={"filter": flt})
+        assert result.errors, flt
+        assert {e.extensions["code"] for e in result.errors if e.extensions} == {"BAD_USER_INPUT"}
+        assert said in result.errors[0].message
+
+    unknown = {"accountId": to_global_id("BillingAccount", 10**6)}
+    found = await data_of(BILLS, as_email="alex@example.org", variables={"filter": unknown})
+    assert found["bills"]["totalCount"] == 0  # an ID of the right type that names nothing
