@@ -59,7 +59,7 @@ async def seed_demo(*, today: date, seed: int = DEMO_SEED) -> str:
             rng, today, household.members, household.methods, enrollment_id=household.enrollment_id
         )
         bills = await _write_books(conn, ledger, household, books)
-        await send_history(conn, ledger, household, [bill for bill, _ in bills])
+        send_history(ledger, household, [bill for bill, _ in bills])
         await SandboxCharge.bulk_create(ledger.sandbox, batch_size=500, using_db=conn)
         await AutopayCharge.bulk_create(ledger.autopay, batch_size=500, using_db=conn)
         await ledger.journal.flush(conn)

@@ -1,8 +1,11 @@
-"""Where the demo's rows go, and its outbox events and audit rows, written last in time order.
+"""Where the demo's rows go, and its notifications, outbox events and audit rows, written
+last in time order.
 
 `record_event` stamps events with the clock's now; the demo's history happened over
 two years, so each event gets its historic time back once written. Writing them
 through `record_event`, oldest first, keeps outbox ids (the cursors) in time order.
+Notifications too are written oldest first, so that their ids (newest first is by id)
+follow their times as the scheduler's would.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from models import AutopayCharge, Member, PaymentMethod, SandboxCharge
+from models import AutopayCharge, Member, Notification, PaymentMethod, SandboxCharge
 from models.records import AuditLog, OutboxEvent
 from resolvers.outbox import record_event
 
@@ -29,7 +32,13 @@ class Journal:
     def __init__(self) -> None:
         self._events: list[tuple[datetime, int, dict[str, Any]]] = []
         self._audits: list[tuple[datetime, int, dict[str, Any]]] = []
+        self._notices: list[tuple[datetime, int, dict[str, Any], dict[str, Any]]] = []
         self._order = itertools.count()
+
+    def notice(self, at: datetime, notification: dict[str, Any], event: dict[str, Any]) -> None:
+        """A notification sent at `at` (its fields), and the outbox event that told of it
+        (its fields but the notification's id)."""
+        self._notices.append((at, next(self._order), notification, event))
 
     def event(self, at: datetime, **fields: Any) -> None:
         """An outbox event that happened at `at`."""
@@ -46,6 +55,10 @@ class Journal:
 
     async def flush(self, conn: BaseDBAsyncClient) -> None:
         """Write everything collected, oldest first."""
+        for at, order, notification, event in sorted(self._notices, key=lambda n: n[:2]):
+            sent = await Notification.create(created_at=at, using_db=conn, **notification)
+            self._events.append((at, order, {**event, "notification_id": sent.id}))
+        self._notices.clear()
         written = []
         for at, _, fields in sorted(self._events, key=lambda e: (e[0], e[1])):
             row = await record_event(using_db=conn, **fields)

@@ -10,9 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from tortoise.backends.base.client import BaseDBAsyncClient
-
-from models import Bill, Notification
+from models import Bill
 from models.enums import NotificationKind
 from models.money import Money
 from resolvers import notices
@@ -77,42 +75,35 @@ def _balances(bills: Sequence[Bill], today: date, offsets: Sequence[int]) -> Ite
                 yield _Occasion(NotificationKind.BILL_DUE_SOON, bill, message, day, bill.amount_due)
 
 
-async def send_history(
-    conn: BaseDBAsyncClient, ledger: Ledger, household: Household, bills: Sequence[Bill]
-) -> None:
-    """Write the statement, due-soon and overdue notices sent before `today`."""
+def send_history(ledger: Ledger, household: Household, bills: Sequence[Bill]) -> None:
+    """The statement, due-soon and overdue notices sent before `today`, into the journal."""
     standing = [bill for bill in bills if bill.voided_at is None]
     offsets = Settings.from_env().reminder_days
     for occasion in [*_statements(standing), *_balances(standing, ledger.today, offsets)]:
-        await _send(conn, ledger, household, occasion)
+        _send(ledger, household, occasion)
 
 
-async def _send(
-    conn: BaseDBAsyncClient, ledger: Ledger, household: Household, occasion: _Occasion
-) -> None:
+def _send(ledger: Ledger, household: Household, occasion: _Occasion) -> None:
     """One notice per payer, keyed as `resolvers.reminders` keys it, sent in the morning."""
     bill, kind = occasion.bill, occasion.kind
     at = datetime.combine(occasion.day, time(8, ledger.rng.randint(0, 59)), UTC)
     for member_id in household.payers[bill.account_id]:
-        notification = await Notification.create(
-            member_id=member_id,
-            kind=kind,
-            message=occasion.message,
-            bill_id=bill.id,
-            account_id=bill.account_id,
-            amount=occasion.amount,
-            currency=bill.currency,
-            dedupe_key=f"{kind.value}:{bill.id}:{member_id}:{occasion.day.isoformat()}",
-            created_at=at,
-            read_at=ledger.read_at(at),
-            using_db=conn,
-        )
-        ledger.journal.event(
-            at,
-            topic=notices.TOPIC,
-            type=notices.EVENT_TYPE,
-            account_id=bill.account_id,
-            member_id=member_id,
-            notification_id=notification.id,
-            payload={"kind": kind.value, "bill_id": bill.id},
-        )
+        notification = {
+            "member_id": member_id,
+            "kind": kind,
+            "message": occasion.message,
+            "bill_id": bill.id,
+            "account_id": bill.account_id,
+            "amount": occasion.amount,
+            "currency": bill.currency,
+            "dedupe_key": f"{kind.value}:{bill.id}:{member_id}:{occasion.day.isoformat()}",
+            "read_at": ledger.read_at(at),
+        }
+        event = {
+            "topic": notices.TOPIC,
+            "type": notices.EVENT_TYPE,
+            "account_id": bill.account_id,
+            "member_id": member_id,
+            "payload": {"kind": kind.value, "bill_id": bill.id},
+        }
+        ledger.journal.notice(at, notification, event)

@@ -12,7 +12,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from models import AutopayCharge, Bill, Notification, Payment
+from models import AutopayCharge, Bill, Payment
 from models.enums import AutopayChargeStatus, PaymentKind, PaymentStatus
 from models.payments import Refund, SandboxCharge
 from resolvers.demo_journal import Ledger
@@ -96,7 +96,7 @@ async def write_payment(
     refund = None if draft.refund is None else await _refund(conn, ledger, payment, draft.refund)
     _journal(ledger, payment, steps, refund)
     if draft.succeeded_at is not None:
-        await _confirm(conn, ledger, payment, draft.succeeded_at)
+        _confirm(ledger, payment, draft.succeeded_at)
     if draft.cycle_date is not None and ledger.enrollment_id is not None:
         ledger.autopay.append(
             AutopayCharge(
@@ -159,21 +159,18 @@ def _journal(
         previous = status
 
 
-async def _confirm(conn: BaseDBAsyncClient, ledger: Ledger, payment: Payment, at: datetime) -> None:
-    notification = await Notification.create(
-        **confirmation_notice(payment),
-        created_at=at,
-        read_at=ledger.read_at(at),
-        using_db=conn,
-    )
-    ledger.journal.event(
+def _confirm(ledger: Ledger, payment: Payment, at: datetime) -> None:
+    notice = confirmation_notice(payment)
+    ledger.journal.notice(
         at,
-        topic=NOTIFICATIONS_TOPIC,
-        type=NOTIFICATION_CREATED,
-        account_id=payment.account_id,
-        member_id=payment.member_id,
-        notification_id=notification.id,
-        payload={"kind": notification.kind.value, "payment_id": payment.id},
+        {**notice, "read_at": ledger.read_at(at)},
+        {
+            "topic": NOTIFICATIONS_TOPIC,
+            "type": NOTIFICATION_CREATED,
+            "account_id": payment.account_id,
+            "member_id": payment.member_id,
+            "payload": {"kind": notice["kind"].value, "payment_id": payment.id},
+        },
     )
 
 

@@ -100,6 +100,18 @@ async def test_every_ledger_adds_up(db: str) -> None:
         assert all(line.service_date < bill.statement_date for line in mine)
 
 
+async def test_each_inbox_is_newest_first_by_id_as_the_api_lists_it(db: str) -> None:
+    await seed()
+
+    for member in await Member.all():
+        sent = await Notification.filter(member_id=member.id).order_by("-id")
+        times = [n.created_at for n in sent]
+        assert times == sorted(times, reverse=True), member.email
+    assert await Notification.filter(kind=NotificationKind.PAYMENT_CONFIRMATION).exists()
+    assert await Notification.filter(kind=NotificationKind.STATEMENT_AVAILABLE).exists()
+    await assert_ledger()  # every notification still has its event
+
+
 async def test_every_status_and_bills_due_within_a_week(db: str) -> None:
     await seed()
 
