@@ -102,15 +102,16 @@ class Query:
     @strawberry.field(
         description=(
             "Where payment events stand: the cursor after the newest event that occurred "
-            "before `occurredBefore` (by default, after the newest of all). Pass it as `after` "
-            "to `paymentStatusFeed` or `paymentEvents` to receive every event since then."
+            "before `occurredBefore` (by default, after the newest of all; for a member, of "
+            "those they may read). Pass it as `after` to `paymentStatusFeed` or "
+            "`paymentEvents` to receive every event since then."
         )
     )
     async def payment_event_cursor(
         self, info: Info, occurred_before: datetime.datetime | None = None
     ) -> str:
-        info.context.require_viewer()
-        return await events.payment_event_cursor(occurred_before=occurred_before)
+        viewer = info.context.require_viewer()
+        return await events.payment_event_cursor(viewer, occurred_before=occurred_before)
 
     @strawberry.field(description="The autopay enrollment of an account, if any.")
     async def autopay(self, info: Info, account_id: strawberry.ID) -> AutopayEnrollment | None:

@@ -82,6 +82,25 @@ async def last_id_before(at: datetime) -> int:
     return int(rows[0][0]) if rows else 0
 
 
+async def last_id_readable(
+    account_ids: Sequence[int], member_id: int, *, before: datetime | None = None
+) -> int:
+    """The id of the newest event (that occurred before `before`) of one of the accounts
+    or addressed to the member; 0 when there is none. Each condition reads its own index,
+    so it costs what the member's own events do, however long the outbox."""
+    newest = 0
+    conditions: list[dict[str, Any]] = [
+        {"account_id__in": list(account_ids)},
+        {"member_id": member_id},
+    ]
+    for condition in conditions:
+        if before is not None:
+            condition["occurred_at__lt"] = before
+        rows = await OutboxEvent.filter(**condition).order_by("-id").limit(1).values_list("id")
+        newest = max(newest, int(rows[0][0]) if rows else 0)
+    return newest
+
+
 async def read_after(
     after: int,
     *,

@@ -12,7 +12,13 @@ from models.payments import Payment
 from models.records import OutboxEvent
 from resolvers.access import Viewer
 from resolvers.errors import Forbidden, InvalidInput, NotFound
-from resolvers.event_log import event_cursor, last_id, last_id_before, parse_event_cursor
+from resolvers.event_log import (
+    event_cursor,
+    last_id,
+    last_id_before,
+    last_id_readable,
+    parse_event_cursor,
+)
 from resolvers.event_stream import EventStream, Interest, Window
 from resolvers.memo import Memo, Shared
 from resolvers.pagination import BY_ID
@@ -107,9 +113,16 @@ async def _after(cursor: str | None) -> int | None:
     return position
 
 
-async def payment_event_cursor(*, occurred_before: datetime | None) -> str:
-    """A cursor after the newest event that occurred before a time (or after the newest of all);
-    the time has a zone (the API's DateTime gives every time one, graph/scalars.py)."""
+async def payment_event_cursor(viewer: Viewer, *, occurred_before: datetime | None) -> str:
+    """A cursor after the newest event that occurred before a time (or after the newest of
+    all); the time has a zone (the API's DateTime gives every time one, graph/scalars.py).
+    A member's cursor is of the events they may read (their accounts', and those addressed
+    to them): it resumes their subscriptions just as well, and tells nothing of how many
+    payments everyone else makes."""
+    if not viewer.is_staff:
+        accounts = viewer.account_ids or []
+        mine = await last_id_readable(accounts, viewer.member.id, before=occurred_before)
+        return event_cursor(mine)
     if occurred_before is None:
         return event_cursor(await last_id())
     return event_cursor(await last_id_before(occurred_before))

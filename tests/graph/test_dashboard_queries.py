@@ -12,6 +12,7 @@ from graph.context import Context
 from graph.ids import to_global_id
 from models.enums import AccessRole, Role
 from resolvers.access import load_viewer
+from resolvers.event_log import event_cursor, last_id
 from tests import factories
 from tests.event_helpers import payment, running_hub, take
 from tests.graph.client import SCHEMA, SETTINGS, data_of, execute
@@ -89,6 +90,32 @@ async def test_without_a_moment_the_cursor_stands_after_the_newest_event(db: str
     every = await _replayed((await _cursor(MIDNIGHT - timedelta(days=30)))["paymentEventCursor"], 3)
     data = await data_of(CURSOR, as_email="alex@example.org")
     assert data["paymentEventCursor"] == every[-1]["cursor"]
+
+
+async def test_a_members_cursor_tells_nothing_of_anyone_elses_payments(db: str) -> None:
+    # given: Alex has paid once; Jordan pays on his own account afterwards
+    alex = await factories.member("alex@example.org")
+    jordan = await factories.member("jordan@example.org")
+    await factories.member("pat@example.org")  # no account at all
+    await factories.member("billing@example.org", staff=True)
+    alex_account = await factories.account(alex)
+    await payment(alex, alex_account)
+    before = await data_of(CURSOR, as_email="alex@example.org")
+    jordan_account = await factories.account(jordan)
+    for _ in range(3):
+        await payment(jordan, jordan_account)
+    # when
+    alex_now = await data_of(CURSOR, as_email="alex@example.org")
+    nobody = await data_of(CURSOR, as_email="pat@example.org")
+    staff = await data_of(CURSOR, as_email="billing@example.org", staff=True)
+    # then: only the staff cursor moved with Jordan's payments
+    assert alex_now == before
+    assert nobody["paymentEventCursor"] == event_cursor(0)
+    assert staff["paymentEventCursor"] == event_cursor(await last_id())
+    assert staff != alex_now
+    await payment(alex, alex_account)  # and Alex's own payment moves Alex's cursor
+    alex_next = await data_of(CURSOR, as_email="alex@example.org")
+    assert alex_next["paymentEventCursor"] == event_cursor(await last_id())
 
 
 async def test_the_cursor_needs_a_signed_in_viewer(db: str) -> None:
