@@ -25,10 +25,32 @@ class InvalidMoney(ValueError):
     """An amount or currency that cannot be money."""
 
 
+# ISO 4217's minor units where they differ from Babel's, which gives the decimals people
+# are shown (CLDR's), not those the currency has: a processor counts 10.50 COP as 1050.
+_ISO_MINOR_DIGITS = {
+    "AFN": 2,
+    "ALL": 2,
+    "COP": 2,
+    "HUF": 2,
+    "IDR": 2,
+    "IQD": 3,
+    "IRR": 2,
+    "KPW": 2,
+    "LAK": 2,
+    "LBP": 2,
+    "MGA": 2,
+    "MMK": 2,
+    "SLL": 2,
+    "SOS": 2,
+    "SYP": 2,
+    "YER": 2,
+}
+
+
 @cache
 def minor_digits(currency: str) -> int:
-    """How many decimals the currency has (USD 2, JPY 0)."""
-    return int(get_currency_precision(currency))
+    """How many decimals the currency has in ISO 4217 (USD 2, JPY 0, COP 2, IQD 3)."""
+    return _ISO_MINOR_DIGITS.get(currency, int(get_currency_precision(currency)))
 
 
 @cache
@@ -38,8 +60,18 @@ def _reading_locale() -> Locale:
 
 
 def babel_formatted(money: Money) -> str:
-    """The amount as Babel's format_currency writes it for the reading locale."""
-    return str(format_currency(money.decimal, money.currency, locale=_reading_locale()))
+    """The amount as Babel's format_currency writes it for the reading locale, with every
+    decimal the currency has (Babel would round COP and IQD to whole units)."""
+    locale = _reading_locale()
+    if money.currency not in _ISO_MINOR_DIGITS:
+        return str(format_currency(money.decimal, money.currency, locale=locale))
+    digits = minor_digits(money.currency)
+    pattern = "¤#,##0." + "0" * digits  # the reading locale's standard pattern's shape
+    return str(
+        format_currency(
+            money.decimal, money.currency, format=pattern, locale=locale, currency_digits=False
+        )
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,16 @@ def test_the_common_currencies_read_as_people_expect() -> None:
     assert Money(50, "EUR").formatted == "€0.50"
 
 
+def test_minor_units_follow_iso_4217_where_babel_shows_fewer_decimals() -> None:
+    # Babel (CLDR) shows COP and IQD in whole units; ISO 4217, and processors, count
+    # cents of COP and thousandths of IQD.
+    assert Money.parse("10.50", "COP") == Money(1050, "COP")
+    assert Money(1050, "COP").formatted == "COP10.50"
+    assert Money.parse("1.234", "IQD") == Money(1234, "IQD")
+    assert Money(1234, "IQD").formatted == "IQD1.234"
+    assert Money.parse("1050", "JPY") == Money(1050, "JPY")  # where they agree, as before
+
+
 def test_the_shortcut_is_taken_for_every_currency_babel_knows(fresh_writings: None) -> None:
     assert [c for c in CURRENCIES if money._writing(c) is None] == []
 
