@@ -6,9 +6,9 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from adapters.clock import set_timezone
 from settings import Settings, SettingsError
@@ -35,21 +35,72 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _migrate(_: argparse.Namespace, settings: Settings) -> int:
+class _NotReady(Exception):
+    """The database answers, but is not ready for the command (a one-line message)."""
+
+
+async def _open_answering(settings: Settings) -> None:
+    """Open the database, DatabaseUnreachable unless it answers: asked before any work,
+    as a SQLite file that cannot be opened leaves Tortoise waiting on its own lock for
+    good inside a transaction, and a server that is down answers with a traceback."""
+    from models.db import DatabaseUnreachable, check_db, close_db, init_db
+
+    try:
+        await init_db(settings.database_url)
+    except Exception as exc:
+        raise DatabaseUnreachable(str(exc)) from None
+    try:
+        await check_db()
+    except DatabaseUnreachable:
+        await close_db()
+        raise
+
+
+def _answered(work: Coroutine[Any, Any, str]) -> int:
+    """Run a command's work and print its answer; a database that does not answer, or is
+    not ready, is one line on stderr and exit status 1."""
+    from models.db import DatabaseUnreachable
+
+    try:
+        print(asyncio.run(work))
+    except DatabaseUnreachable as exc:
+        print(
+            f"carepay: the database (CAREPAY_DATABASE_URL) does not answer: {exc}", file=sys.stderr
+        )
+        return 1
+    except _NotReady as exc:
+        print(f"carepay: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _apply(settings: Settings) -> str:
+    from models.db import close_db
     from models.migrate import apply_migrations
 
-    applied = asyncio.run(apply_migrations(settings.database_url))
-    print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
-    return 0
+    await _open_answering(settings)
+    await close_db()  # the migrations open their own
+    applied = await apply_migrations(settings.database_url)
+    return f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else "")
+
+
+def _migrate(_: argparse.Namespace, settings: Settings) -> int:
+    return _answered(_apply(settings))
 
 
 async def _seed(settings: Settings, if_empty: bool) -> str:
     from adapters.clock import today
-    from models.db import close_db, init_db
+    from models.db import close_db, sqlite_file
+    from models.migrate import pending_migrations
     from resolvers.demo import DemoAlreadySeeded, database_is_empty, seed_demo
 
-    await init_db(settings.database_url)
+    path = sqlite_file(settings.database_url)
+    if path is not None and not path.exists():  # opening it would make an empty one
+        raise _NotReady(f"there is no database at {path}: run `carepay migrate` first")
+    await _open_answering(settings)
     try:
+        if await pending_migrations():
+            raise _NotReady("the database is not migrated: run `carepay migrate` first")
         if if_empty and not await database_is_empty():
             return "demo data already present; nothing to do"
         try:
@@ -65,8 +116,7 @@ def _seed_cmd(args: argparse.Namespace, settings: Settings) -> int:
     if not args.demo:
         print("nothing to seed: pass --demo", file=sys.stderr)
         return 2
-    print(asyncio.run(_seed(settings, args.if_empty)))
-    return 0
+    return _answered(_seed(settings, args.if_empty))
 
 
 def _token(args: argparse.Namespace, settings: Settings) -> int:
@@ -129,7 +179,7 @@ def _port(value: str) -> int:
 
 async def _run_scheduler_once(settings: Settings, at: datetime) -> tuple[RunReport, list[str]]:
     from adapters.clock import FixedClock, now, set_clock
-    from models.db import check_db, close_db, init_db
+    from models.db import close_db
     from resolvers.scheduler import run_once
     from resolvers.scheduler_digest import digest
 
@@ -137,9 +187,8 @@ async def _run_scheduler_once(settings: Settings, at: datetime) -> tuple[RunRepo
     # still hold: keys expire by the real clock.
     keys_until = min(at, now())
     set_clock(FixedClock(at))  # every stamp the jobs write reads "at"
-    await init_db(settings.database_url)
+    await _open_answering(settings)
     try:
-        await check_db()
         report = await run_once(at, settings=settings, keys_until=keys_until)
         return report, await digest(report)
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from tortoise import Tortoise, connections
@@ -61,6 +62,15 @@ async def init_db(database_url: str) -> None:
     # uvicorn runs the lifespan in its own task; the global fallback lets every request
     # task see the connections opened there (Tortoise's contexts are per task otherwise).
     await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+
+
+def sqlite_file(database_url: str) -> Path | None:
+    """The file of a SQLite database URL; None for PostgreSQL or an in-memory database."""
+    connection = expand_db_url(database_url)
+    if not connection["engine"].endswith("sqlite"):
+        return None
+    name = str(connection["credentials"]["file_path"])
+    return None if name == ":memory:" else Path(name)
 
 
 class DatabaseUnreachable(Exception):

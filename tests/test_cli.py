@@ -136,10 +136,9 @@ def test_bad_arguments_and_settings_get_a_message_not_a_traceback(
     assert "Traceback" not in done.stderr
 
 
-def test_run_once_on_a_database_that_cannot_be_opened_says_so_and_ends(tmp_path: Path) -> None:
-    url = f"sqlite://{tmp_path}/no/such/folder/carepay.sqlite3"
-    done = subprocess.run(
-        [sys.executable, "-m", "cli", "scheduler", "run-once", "--at", "2026-11-20T09:00:00Z"],
+def _cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args],
         cwd=ROOT,
         env={**os.environ, **BASE_ENV, "CAREPAY_DATABASE_URL": url},
         capture_output=True,
@@ -148,8 +147,44 @@ def test_run_once_on_a_database_that_cannot_be_opened_says_so_and_ends(tmp_path:
         check=False,
     )
 
+
+@pytest.mark.parametrize(
+    "args",
+    [["scheduler", "run-once", "--at", "2026-11-20T09:00:00Z"], ["migrate"]],
+)
+def test_a_database_that_cannot_be_opened_is_one_line_and_exit_1(
+    tmp_path: Path, args: list[str]
+) -> None:
+    done = _cli(f"sqlite://{tmp_path}/no/such/folder/carepay.sqlite3", *args)
+
     assert done.returncode == 1, done
     # Its one line comes first. (aiosqlite's worker thread, started for the connection
     # that failed, can print "Event loop is closed" as the process exits, on a busy
     # machine: after the answer, and harmless.)
     assert done.stderr.startswith("carepay: the database (CAREPAY_DATABASE_URL) does not answer")
+
+
+def test_a_server_that_is_down_is_one_line_and_exit_1() -> None:
+    for args in (["migrate"], ["seed", "--demo", "--if-empty"]):
+        done = _cli("postgres://postgres@127.0.0.1:1/carepay", *args)
+        assert done.returncode == 1, done
+        assert done.stderr.startswith("carepay: the database (CAREPAY_DATABASE_URL) does not")
+        assert "Traceback" not in done.stderr
+
+
+def test_seed_before_migrate_says_to_migrate_and_makes_no_file(tmp_path: Path) -> None:
+    missing = tmp_path / "carepay.sqlite3"
+    done = _cli(f"sqlite://{missing}", "seed", "--demo", "--if-empty")
+    assert (done.returncode, done.stderr) == (
+        1,
+        f"carepay: there is no database at {missing}: run `carepay migrate` first\n",
+    )
+    assert not missing.exists()
+
+    unmigrated = tmp_path / "empty.sqlite3"
+    unmigrated.touch()
+    done = _cli(f"sqlite://{unmigrated}", "seed", "--demo", "--if-empty")
+    assert (done.returncode, done.stderr) == (
+        1,
+        "carepay: the database is not migrated: run `carepay migrate` first\n",
+    )
