@@ -29,7 +29,7 @@ from graph.dashboard import dashboard_routes
 from graph.loaders import Loaders
 from graph.origins import OriginGuard
 from graph.ws import FrameEncoder, KeepAliveHandler, connection_token
-from models.db import close_db, init_db
+from models.db import check_db, close_db, init_db, sqlite_file
 from models.health import database_status
 from resolvers.events import EventHub, hub_for
 from resolvers.scheduler_loop import SchedulerLoop
@@ -65,7 +65,9 @@ async def _finish(scheduler: SchedulerLoop) -> None:
     by side (no new run starts meanwhile); requests that outlive the grace are cut off.
     A failure of either is logged, not raised: the database must still be closed."""
     outcomes = await asyncio.gather(
-        finish_in_flight(PAYMENTS_GRACE_SECONDS), scheduler.stop(), return_exceptions=True
+        finish_in_flight(PAYMENTS_GRACE_SECONDS),
+        scheduler.stop(PAYMENTS_GRACE_SECONDS),
+        return_exceptions=True,
     )
     for outcome in outcomes:
         if isinstance(outcome, BaseException):
@@ -159,6 +161,11 @@ def create_app(settings: Settings | None = None, **graphql_options: Any) -> Star
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await init_db(settings.database_url)
+        if sqlite_file(settings.database_url) is not None:
+            # A SQLite file that cannot be opened will not open later, and after the
+            # failure every use of it hangs: the start fails instead (DatabaseUnreachable).
+            # A PostgreSQL server that is down is waited for, /readyz answering 503.
+            await check_db()
         status = await database_status()
         if status["status"] != "ready":
             log.error("database not ready: %s (run `carepay migrate`)", status)

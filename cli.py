@@ -20,6 +20,19 @@ if TYPE_CHECKING:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from models.db import close_db, sqlite_file
+
+    if sqlite_file(settings.database_url) is not None:
+        # A SQLite file that cannot be opened fails the start anyway (app.py): say so in
+        # one line. A PostgreSQL server that is down is waited for instead.
+        async def answers() -> str:
+            await _open_answering(settings)
+            await close_db()
+            return ""
+
+        if _answered(answers()):
+            return 1
+
     uvicorn.run(
         "app:create_app",
         factory=True,
@@ -62,7 +75,8 @@ def _answered(work: Coroutine[Any, Any, str]) -> int:
     from models.db import DatabaseUnreachable
 
     try:
-        print(asyncio.run(work))
+        if answer := asyncio.run(work):
+            print(answer)
     except DatabaseUnreachable as exc:
         print(
             f"carepay: the database (CAREPAY_DATABASE_URL) does not answer: {exc}", file=sys.stderr

@@ -34,13 +34,23 @@ class SchedulerLoop:
             self._stop.clear()
             self._task = asyncio.create_task(self._run(), name="carepay-scheduler")
 
-    async def stop(self) -> None:
-        """Let the current run finish, then end the loop."""
-        if self._task is None:
+    async def stop(self, grace: float) -> None:
+        """Let the current run finish (up to `grace` seconds), then end the loop; a run
+        that takes longer (its database hung, say) is cut off, waited for `grace` again."""
+        task, self._task = self._task, None
+        if task is None:
             return
         self._stop.set()
-        await self._task
-        self._task = None
+        finished, _ = await asyncio.wait({task}, timeout=grace)
+        if not finished:
+            log.warning("the scheduler's run did not end within %ss; cutting it off", grace)
+            task.cancel()
+            finished, _ = await asyncio.wait({task}, timeout=grace)
+            if not finished:
+                log.error("the scheduler's run did not unwind when cut off")
+                return
+        if not task.cancelled():
+            task.result()  # its own failure, if any, for the caller to log
 
     async def _run(self) -> None:
         interval = max(1, self.settings.scheduler_interval_seconds)

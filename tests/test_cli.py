@@ -150,7 +150,11 @@ def _cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize(
     "args",
-    [["scheduler", "run-once", "--at", "2026-11-20T09:00:00Z"], ["migrate"]],
+    [
+        ["scheduler", "run-once", "--at", "2026-11-20T09:00:00Z"],
+        ["migrate"],
+        ["serve", "--port", "18709"],  # it would start, and hang at its first query
+    ],
 )
 def test_a_database_that_cannot_be_opened_is_one_line_and_exit_1(
     tmp_path: Path, args: list[str]

@@ -25,8 +25,8 @@ class Scheduler:
     def start(self) -> None:
         pass
 
-    async def stop(self) -> None:
-        await asyncio.sleep(GRACE)
+    async def stop(self, grace: float) -> None:
+        await asyncio.sleep(grace)
         steps.append("scheduler stopped")
         if Scheduler.fails:
             raise asyncio.CancelledError  # as when its run's autopay payment was cut off
@@ -48,6 +48,7 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Starlette:
 
     steps.clear()
     monkeypatch.setattr(app_module, "init_db", opened)
+    monkeypatch.setattr(app_module, "check_db", ready)
     monkeypatch.setattr(app_module, "close_db", closed)
     monkeypatch.setattr(app_module, "database_status", ready)
     monkeypatch.setattr(app_module, "SchedulerLoop", Scheduler)

@@ -11,6 +11,7 @@ import pytest
 import app as app_module
 from adapters.clock import FixedClock, set_clock
 from models import Payment
+from resolvers import scheduler_loop
 from resolvers.scheduler import RunReport
 from resolvers.scheduler_loop import SchedulerLoop
 from settings import Settings
@@ -31,12 +32,38 @@ async def test_the_loop_runs_on_start_and_stops_without_waiting_out_the_interval
 
     loop.start()
     report = await asyncio.wait_for(reports.get(), timeout=30)
-    await asyncio.wait_for(loop.stop(), timeout=5)
+    await asyncio.wait_for(loop.stop(grace=5), timeout=5)
 
     assert report.at == datetime(2026, 12, 7, 9, tzinfo=UTC)
     assert report.autopay is not None and len(report.autopay.charged) == 1
     assert await Payment.filter(bill_id=bill.id).count() == 1
     assert reports.empty()
+
+
+async def test_a_run_that_hangs_is_cut_off_when_the_loop_stops(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    began = asyncio.Event()
+    cut_off = asyncio.Event()
+
+    async def hangs(*_: object, **__: object) -> RunReport:
+        began.set()
+        try:
+            await asyncio.sleep(3600)  # as a run on a database that never answers
+        except asyncio.CancelledError:
+            cut_off.set()
+            raise
+        raise AssertionError("not reached")
+
+    monkeypatch.setattr(scheduler_loop, "run_once", hangs)
+    loop = SchedulerLoop(Settings.from_env({}))
+    loop.start()
+    await asyncio.wait_for(began.wait(), timeout=5)
+
+    await asyncio.wait_for(loop.stop(grace=0.05), timeout=5)
+
+    assert cut_off.is_set()
+    assert any("cutting it off" in r.getMessage() for r in caplog.records)
 
 
 class Recorder:
@@ -51,7 +78,7 @@ class Recorder:
     def start(self) -> None:
         Recorder.started += 1
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float) -> None:
         Recorder.stopped += 1
 
 
@@ -66,6 +93,7 @@ async def test_the_server_starts_the_loop_only_when_enabled(
         return {"status": "ready"}
 
     monkeypatch.setattr(app_module, "init_db", nothing)
+    monkeypatch.setattr(app_module, "check_db", nothing)
     monkeypatch.setattr(app_module, "close_db", nothing)
     monkeypatch.setattr(app_module, "database_status", ready)
     monkeypatch.setattr(app_module, "SchedulerLoop", Recorder)
