@@ -28,6 +28,7 @@ from graph.context import Context
 from graph.dashboard import dashboard_routes
 from graph.loaders import Loaders
 from graph.origins import OriginGuard
+from graph.redaction import quiet_access_log
 from graph.ws import FrameEncoder, KeepAliveHandler, connection_token
 from models.db import check_db, close_db, init_db, sqlite_file
 from models.health import database_status
@@ -155,6 +156,7 @@ def create_app(settings: Settings | None = None, **graphql_options: Any) -> Star
     """Build the ASGI app from settings (read from the environment when not given)."""
     settings = settings or Settings.from_env()
     logging.basicConfig(level=settings.log_level)
+    quiet_access_log()
     set_timezone(settings.zone)
     graphql = CarepayGraphQL(settings, **graphql_options)
 

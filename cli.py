@@ -20,18 +20,16 @@ if TYPE_CHECKING:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from models.db import close_db, sqlite_file
+    from models.db import DatabaseUnreachable, check_sqlite_file, sqlite_file
 
-    if sqlite_file(settings.database_url) is not None:
-        # A SQLite file that cannot be opened fails the start anyway (app.py): say so in
-        # one line. A PostgreSQL server that is down is waited for instead.
-        async def answers() -> str:
-            await _open_answering(settings)
-            await close_db()
-            return ""
-
-        if _answered(answers()):
-            return 1
+    # A SQLite file that cannot be opened fails the start anyway (app.py): say so in one
+    # line. (Not through Tortoise: the app opens it in this process, once.) A PostgreSQL
+    # server that is down is waited for instead.
+    if (path := sqlite_file(settings.database_url)) is not None:
+        try:
+            check_sqlite_file(path)
+        except DatabaseUnreachable as exc:
+            return _unreachable(exc)
 
     uvicorn.run(
         "app:create_app",
@@ -46,6 +44,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         ws_per_message_deflate=settings.ws_compression,
     )
     return 0
+
+
+def _unreachable(exc: Exception) -> int:
+    print(f"carepay: the database (CAREPAY_DATABASE_URL) does not answer: {exc}", file=sys.stderr)
+    return 1
 
 
 class _NotReady(Exception):
@@ -75,13 +78,9 @@ def _answered(work: Coroutine[Any, Any, str]) -> int:
     from models.db import DatabaseUnreachable
 
     try:
-        if answer := asyncio.run(work):
-            print(answer)
+        print(asyncio.run(work))
     except DatabaseUnreachable as exc:
-        print(
-            f"carepay: the database (CAREPAY_DATABASE_URL) does not answer: {exc}", file=sys.stderr
-        )
-        return 1
+        return _unreachable(exc)
     except _NotReady as exc:
         print(f"carepay: {exc}", file=sys.stderr)
         return 1
@@ -216,10 +215,7 @@ def _scheduler_run_once(args: argparse.Namespace, settings: Settings) -> int:
     try:
         report, lines = asyncio.run(_run_scheduler_once(settings, args.at))
     except DatabaseUnreachable as exc:
-        print(
-            f"carepay: the database (CAREPAY_DATABASE_URL) does not answer: {exc}", file=sys.stderr
-        )
-        return 1
+        return _unreachable(exc)
     print(report)
     for line in lines:  # one per settlement, charge, skip and notice
         print(line)

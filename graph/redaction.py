@@ -1,6 +1,7 @@
 """Card numbers never reach a log or an error: the schema scrubs every error it reports,
 and logs it without the values a client sent (bank account numbers among them)."""
 
+import logging
 import re
 from typing import Any
 
@@ -75,3 +76,23 @@ class CarepaySchema(Schema):
             if isinstance(fault, GraphQLError):
                 fault = None
             StrawberryLogger.logger.error(logged(error), exc_info=fault)
+
+
+class QueryStringFilter(logging.Filter):
+    """Uvicorn's access log without query strings: a GraphQL query sent by GET (and any
+    token or card number written in it) would be logged whole, as it is in the URL."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            path, asked, _ = args[2].partition("?")
+            if asked:
+                record.args = (*args[:2], path + "?[query removed]", *args[3:])
+        return True
+
+
+def quiet_access_log() -> None:
+    """Install QueryStringFilter on uvicorn's access log (once per process)."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, QueryStringFilter) for f in access.filters):
+        access.addFilter(QueryStringFilter())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +77,15 @@ def sqlite_file(database_url: str) -> Path | None:
 
 class DatabaseUnreachable(Exception):
     """The database does not answer (the file cannot be opened, the server is down)."""
+
+
+def check_sqlite_file(path: Path) -> None:
+    """DatabaseUnreachable unless SQLite opens the file (making it, as Tortoise would)."""
+    try:
+        with closing(sqlite3.connect(path)) as db:
+            db.execute("SELECT 1")
+    except sqlite3.Error as exc:
+        raise DatabaseUnreachable(str(exc)) from None
 
 
 async def check_db() -> None:
