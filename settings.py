@@ -220,6 +220,8 @@ class Settings:
             raise SettingsError("notice days must not be negative")
         if settings.relay_interval_ms < 1 or settings.ws_keep_alive_seconds < 1:
             raise SettingsError("relay interval and WebSocket keep-alive must be at least 1")
+        if settings.scheduler_interval_seconds < 1:
+            raise SettingsError("CAREPAY_SCHEDULER_INTERVAL must be at least 1 second")
         if settings.subscription_queue_size < 1 or settings.max_subscriptions_per_connection < 1:
             raise SettingsError("subscription queue size and subscription cap must be >= 1")
         if not 0 <= settings.ach_settlement_days <= MAX_SETTLEMENT_DAYS:
@@ -245,11 +247,15 @@ def _check_urls(settings: Settings) -> None:
     from tortoise.exceptions import ConfigurationError
 
     try:
-        expand_db_url(settings.database_url)
+        engine = expand_db_url(settings.database_url)["engine"]
     except (ConfigurationError, ValueError) as exc:
         raise SettingsError(
             f"CAREPAY_DATABASE_URL is not a database URL we can open: {exc}"
         ) from None
+    if not engine.endswith(("sqlite", "asyncpg")):  # what Tortoise opens with our drivers
+        raise SettingsError(
+            "CAREPAY_DATABASE_URL must be a sqlite:// or postgres:// URL (driver asyncpg)"
+        )
     if settings.redis_url is not None:
         scheme = settings.redis_url.partition("://")[0]
         if scheme not in ("redis", "rediss", "unix"):
