@@ -16,6 +16,9 @@ ENVIRONMENTS = ("development", "test", "production")
 PUBLIC_KEY_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "ES256", "ES384")
 # ACH debits settle in a few banking days; far more is a typo (and a long calendar walk).
 MAX_SETTLEMENT_DAYS = 30
+# Reminders and notices look at most a year ahead (and `scheduler run-once --at` takes
+# years 2-9998, so the dates it counts stay within what a date can hold).
+MAX_NOTICE_DAYS = 365
 
 
 class SettingsError(ValueError):
@@ -66,8 +69,8 @@ def _days(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tuple[
         days = sorted({int(item) for item in _list(env, name, ())}, reverse=True)
     except ValueError:
         raise SettingsError(f"{name} must be comma-separated day counts, e.g. 7,1") from None
-    if any(day < 1 for day in days):
-        raise SettingsError(f"{name} must hold positive day counts")
+    if any(not 1 <= day <= MAX_NOTICE_DAYS for day in days):
+        raise SettingsError(f"{name} must hold day counts from 1 to {MAX_NOTICE_DAYS}")
     return tuple(days)
 
 
@@ -216,8 +219,12 @@ class Settings:
         )
         if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise SettingsError(f"CAREPAY_LOG_LEVEL is not a log level: {settings.log_level!r}")
-        if settings.autopay_notice_days < 0 or settings.card_expiry_notice_days < 0:
-            raise SettingsError("notice days must not be negative")
+        for name, days in (
+            ("CAREPAY_AUTOPAY_NOTICE_DAYS", settings.autopay_notice_days),
+            ("CAREPAY_CARD_EXPIRY_NOTICE_DAYS", settings.card_expiry_notice_days),
+        ):
+            if not 0 <= days <= MAX_NOTICE_DAYS:
+                raise SettingsError(f"{name} must be 0 to {MAX_NOTICE_DAYS} days, got {days}")
         if settings.relay_interval_ms < 1 or settings.ws_keep_alive_seconds < 1:
             raise SettingsError("relay interval and WebSocket keep-alive must be at least 1")
         if settings.scheduler_interval_seconds < 1:

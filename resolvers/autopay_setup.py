@@ -77,8 +77,8 @@ async def setup_autopay(
         "canceled_at": None,
     }
     async with in_transaction() as conn:
-        # The method is checked again under the lock its removal takes, and the same lock
-        # makes one member's setups wait for each other.
+        # The first write: the method is checked again under the lock its removal takes,
+        # and the same lock makes one member's setups wait for each other.
         await lock_member(conn, viewer.member.id)
         if not await _still_there(conn, method):
             raise _method_not_found()

@@ -17,6 +17,7 @@ from tortoise.transactions import in_transaction
 from adapters.clock import now
 from adapters.processor import ProcessorUnavailable, get_processor
 from models.autopay import AutopayEnrollment
+from models.bulk import Params
 from models.enums import (
     AutopayStatus,
     BankAccountType,
@@ -129,10 +130,15 @@ async def add_bank_account(
 
 
 async def lock_member(conn: BaseDBAsyncClient, member_id: int) -> None:
-    """Serialise changes to one member's methods, and autopay's choice of one of them
-    (SQLite serialises every writer already)."""
-    if conn.capabilities.dialect == "postgres":
-        await conn.execute_query("SELECT id FROM member WHERE id = $1 FOR UPDATE", [member_id])
+    """Serialise changes to one member's methods, and autopay's choice of one of them;
+    call it first in the transaction. A write to the member's row: on SQLite that takes
+    the write lock at once (a transaction that reads first can fail with "database is
+    locked"), on PostgreSQL a row lock that foreign-key checks on the member (a
+    notification inserted for them) do not wait for, so it never deadlocks with them."""
+    p = Params(conn)
+    await conn.execute_query(
+        f'UPDATE "member" SET "name" = "name" WHERE "id" = {p(member_id)}', p.values
+    )
 
 
 async def _save(viewer: Viewer, method: PaymentMethod, *, make_default: bool) -> PaymentMethod:

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from contextlib import closing
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from adapters.clock import FixedClock, set_clock
 from models import AuditLog, AutopayCharge, AutopayEnrollment, PaymentMethod
+from models.db import sqlite_file
 from models.enums import (
     AccessRole,
     AutopayChargeStatus,
@@ -19,8 +24,11 @@ from models.enums import (
     AutopayStrategy,
     PaymentMethodStatus,
 )
-from resolvers import autopay_setup
+from resolvers import autopay_setup, notices
 from resolvers.access import Viewer, load_viewer
+from resolvers.autopay_claims import claim
+from resolvers.autopay_plan import due_now
+from resolvers.autopay_report import AutopayReport
 from resolvers.autopay_setup import AutopayError, cancel_autopay, setup_autopay
 from resolvers.payment_methods import remove_payment_method
 from tests import factories
@@ -364,3 +372,86 @@ async def test_one_members_setups_at_once_both_apply(household: dict[str, Any]) 
         assert first.id == second.id
         assert (await AutopayEnrollment.get(id=first.id)).days_before_due in (2, 4)
         await AutopayEnrollment.all().delete()
+
+
+async def test_a_setup_does_not_deadlock_with_a_claim_that_writes_a_notice(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The claim locks the enrollment, then inserts a notice for the member (its foreign
+    # key check shares the member's row); setup locks the member, then the enrollment.
+    set_clock(FixedClock(datetime(2026, 12, 7, 9, tzinfo=UTC)))
+    jordan = await factories.member()
+    acct = await factories.account(jordan)
+    card = await factories.card(jordan)
+    enrollment = await factories.autopay(jordan, acct, card)
+    await factories.bill(acct, due_date=date(2026, 12, 10))
+    (planned,) = await due_now(enrollment, date(2026, 12, 7))
+    claiming = asyncio.Event()
+    write_once = notices.write_once
+
+    async def slowly(conn: Any, notice: Any) -> Any:
+        claiming.set()  # the claim holds the enrollment's row from here
+        await asyncio.sleep(0.3)
+        return await write_once(conn, notice)
+
+    async def set_up_meanwhile() -> AutopayEnrollment:
+        await claiming.wait()
+        return await setup_autopay(
+            viewer=await viewer_of(jordan.email),
+            account_id=acct.id,
+            method_id=card.id,
+            strategy=AutopayStrategy.STATEMENT_BALANCE,
+        )
+
+    monkeypatch.setattr(notices, "write_once", slowly)
+    claimed, setup = await asyncio.gather(
+        claim(enrollment, planned, AutopayReport()), set_up_meanwhile(), return_exceptions=True
+    )
+
+    assert isinstance(claimed, AutopayCharge)
+    assert isinstance(setup, AutopayError) and setup.code is AutopayErrorCode.CHARGE_IN_PROGRESS
+
+
+async def test_setup_holds_the_member_lock_from_its_first_statement(
+    household: dict[str, Any], db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another process (a second worker, the CLI scheduler) writing between a read and the
+    # first write would make that write fail at once on SQLite ("database is locked").
+    path = sqlite_file(db)
+    others: list[str] = []
+    still_there = autopay_setup._still_there
+
+    async def another_process_writes(conn: Any, method: PaymentMethod) -> bool:
+        others.append(await _write_elsewhere(db, path, method.member_id))
+        return await still_there(conn, method)
+
+    monkeypatch.setattr(autopay_setup, "_still_there", another_process_writes)
+    await setup_autopay(
+        viewer=await viewer_of("alex@example.org"),
+        account_id=household["acct"].id,
+        method_id=household["alex_card"].id,
+        strategy=AutopayStrategy.STATEMENT_BALANCE,
+    )
+
+    assert others == ["locked"]
+
+
+async def _write_elsewhere(url: str, path: Path | None, member_id: int) -> str:
+    """Try, without waiting, to change the member's row over a connection of its own."""
+    if path is not None:
+        with closing(sqlite3.connect(path, timeout=0)) as other:
+            try:
+                other.execute("UPDATE member SET name = 'Other' WHERE id = ?", (member_id,))
+                other.commit()
+            except sqlite3.OperationalError:
+                return "locked"
+            return "wrote"
+    other = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+    try:
+        await other.execute("SET lock_timeout = '1ms'")
+        await other.execute("UPDATE member SET name = 'Other' WHERE id = $1", member_id)
+    except asyncpg.LockNotAvailableError:
+        return "locked"
+    finally:
+        await other.close()
+    return "wrote"
