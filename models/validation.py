@@ -9,24 +9,54 @@ from decimal import Decimal
 from models.money import InvalidMoney, Money, minor_digits
 
 CARD_DIGITS = range(13, 20)
-# Digit groups (any script's decimal digits) joined by at most one space, dash or dot.
+# Digit groups (any script's decimal digits) joined by short gaps of separators: any
+# space (a no-break space copied from a PDF too), dash, invisible formatting character,
+# dot, slash or underscore, up to three of them.
 _DIGIT_GROUP = re.compile(r"\d+")
 _NOT_DIGITS = re.compile(r"\D+")
-_SEPARATORS = frozenset(" -.")
+_SEPARATORS = frozenset("./_")
+_MAX_GAP = 3
+# A UUID (the idempotency key we suggest) splits hex digits by dashes: its digit groups
+# can add up to a Luhn-valid 13-19, but it is never a card number.
+_UUID = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+# How a repr() quotes characters (graphql-core quotes a refused value so): a card number
+# in such a quote is split by escapes, not by separators.
+_ESCAPE = re.compile(r"\\(?:[abfnrtv0]|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})")
 # The largest amount a single payment may carry, in minor units (a sanity bound, not policy).
 MAX_AMOUNT_MINOR = 10**12
 
 
-UNPRINTABLE_MESSAGE = "This field may not contain control characters or invalid Unicode."
+UNPRINTABLE_MESSAGE = (
+    "This field may not contain control characters, invisible formatting characters or "
+    "invalid Unicode."
+)
+
+
+# Joiners that writing systems need (Persian, Indic scripts, emoji sequences).
+_JOINERS = frozenset("\u200c\u200d")
 
 
 def has_unprintable(text: str) -> bool:
-    """Whether text holds control characters (NUL included) or lone surrogates.
+    """Whether text holds control characters (NUL included), lone surrogates, or
+    invisible formatting characters other than the joiners.
 
-    PostgreSQL cannot store NUL in text and no driver can encode a lone surrogate:
-    such input is refused up front, with a payload error, instead of failing mid-write.
+    PostgreSQL cannot store NUL in text and no driver can encode a lone surrogate;
+    direction overrides and zero-width characters make a name read otherwise than it is
+    stored (and can hide a card number's digits). Such input is refused up front, with
+    a payload error, instead of failing mid-write.
     """
-    return any(unicodedata.category(char) in ("Cc", "Cs") for char in text)
+    return any(
+        unicodedata.category(char) in ("Cc", "Cs")
+        or (unicodedata.category(char) == "Cf" and char not in _JOINERS)
+        for char in text
+    )
+
+
+def _separates(gap: str) -> bool:
+    return 0 < len(gap) <= _MAX_GAP and all(
+        char in _SEPARATORS or char.isspace() or unicodedata.category(char) in ("Pd", "Cf")
+        for char in gap
+    )
 
 
 def luhn_valid(digits: str) -> bool:
@@ -41,13 +71,13 @@ def luhn_valid(digits: str) -> bool:
 
 
 def _digit_runs(text: str) -> list[tuple[list[str], int, int]]:
-    """Runs of digit groups that only single separators split, with where each run lies."""
+    """Runs of digit groups that only short gaps of separators split, with where each
+    run lies."""
     runs: list[tuple[list[str], int, int]] = []
     for match in _DIGIT_GROUP.finditer(text):
         if runs:
             groups, start, end = runs[-1]
-            gap = text[end : match.start()]
-            if len(gap) == 1 and gap in _SEPARATORS:
+            if _separates(text[end : match.start()]):
                 groups.append(match.group())
                 runs[-1] = (groups, start, match.end())
                 continue
@@ -71,11 +101,20 @@ def looks_like_card_number(text: str) -> bool:
     """Whether the text holds 13-19 digits, alone or in separated groups, that pass Luhn."""
     if len(text) < CARD_DIGITS.start or len(_NOT_DIGITS.sub("", text)) < CARD_DIGITS.start:
         return False  # too few digits in all: the common case, decided without a scan
+    if _UUID.fullmatch(text):
+        return False
     return any(_holds_card(groups) for groups, _, _ in _digit_runs(text))
 
 
 def redact_card_numbers(text: str) -> str:
-    """The text with every card-number-like run of digits replaced."""
+    """The text with every card-number-like run of digits replaced, also one quoted with
+    escapes between its digits (the escapes then read as spaces)."""
+    text = _redact(text)
+    unescaped = _ESCAPE.sub(" ", text)
+    return _redact(unescaped) if unescaped != text and looks_like_card_number(unescaped) else text
+
+
+def _redact(text: str) -> str:
     for groups, start, end in reversed(_digit_runs(text)):
         if _holds_card(groups):
             text = text[:start] + "[card number removed]" + text[end:]

@@ -1,8 +1,8 @@
 """Keeping card numbers out: every string a mutation receives is screened before use.
 
 Anything that looks like a card number (13-19 digits passing Luhn, possibly split
-by spaces, dashes or dots) is refused before it reaches a query, a log or a row,
-and the refusal never repeats the value.
+by spaces, dashes, dots and other short separators) is refused before it reaches a
+query, a log or a row, and the refusal never repeats the value.
 """
 
 from __future__ import annotations

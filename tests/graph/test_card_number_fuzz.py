@@ -217,7 +217,9 @@ BANK = (
     '{routingNumber: "110000000", accountNumber: "000123456789", accountType: CHECKING, '
     'holderName: "Alex Rivera"}'
 )
-ADD = "mutation($i: AddPaymentMethodInput!) { addPaymentMethod(input: $i) { errors { code } } }"
+ADD_AS_I = (
+    "mutation($i: AddPaymentMethodInput!) { addPaymentMethod(input: $i) { errors { code } } }"
+)
 
 
 @pytest.mark.parametrize(
@@ -231,7 +233,7 @@ ADD = "mutation($i: AddPaymentMethodInput!) { addPaymentMethod(input: $i) { erro
         (
             ADD,
             {
-                "i": {
+                "input": {
                     "bankAccount": {
                         "routingNumber": "110000000",
                         "accountNumber": 123456789,
@@ -255,3 +257,18 @@ async def test_a_bank_account_number_in_a_refused_request_is_not_logged(
     assert any("strawberry.execution" in line for line in logs)  # the error was logged
     logged = "\n".join(logs)
     assert "123456789" not in logged, logged
+
+
+@pytest.mark.parametrize("gap", ["\t", "\n", "\u00a0", "\u200b", "  ", "/"])
+async def test_a_card_number_in_a_value_of_the_wrong_type_is_not_echoed(db: str, gap: str) -> None:
+    await _household()
+    number = gap.join(["4242"] * 4)
+    variables = {"input": {"card": {"token": "tok_visa"}, "makeDefault": number}}
+
+    with every_log_line() as logs:
+        result = await execute(ADD, as_email="alex@example.org", variables=variables)
+
+    assert result.errors is not None
+    answer = json.dumps([e.formatted for e in result.errors])
+    assert "4242" not in answer, answer
+    assert "4242" not in "\n".join(logs)

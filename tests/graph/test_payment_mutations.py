@@ -293,3 +293,12 @@ async def test_cancel_and_refund_through_the_schema(db: str) -> None:
     assert member_refund.errors and member_refund.errors[0].extensions == {"code": "FORBIDDEN"}
     assert (await Payment.get(status=PaymentStatus.SUCCEEDED)).amount_refunded == 1_250
     await assert_ledger()
+
+
+async def test_a_uuid_key_whose_digit_groups_pass_luhn_pays(db: str) -> None:
+    # Its groups 020026, 8986 and 4530 make a Luhn-valid 14 digits: one UUID in ~350.
+    h = await _household()
+    variables = _pay_input(h, "10.00", key="bc020026-8986-4530-8cef-84428280d3e7")
+    data = await data_of(PAY, as_email="alex@example.org", variables=variables)
+    assert data["payBill"]["errors"] == []
+    assert data["payBill"]["payment"]["status"] == "SUCCEEDED"

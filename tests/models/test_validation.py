@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -14,10 +15,12 @@ from models.business_days import add_business_days, is_business_day
 from models.validation import (
     InvalidAmount,
     aba_routing_valid,
+    has_unprintable,
     looks_like_card_in_account_number,
     looks_like_card_number,
     luhn_valid,
     parse_amount,
+    redact_card_numbers,
 )
 
 
@@ -37,6 +40,12 @@ def with_check_digit(body: str) -> str:
         "6011111111111117",
         "4000056655665556",
         "\uff14\uff12\uff14\uff12" * 4,  # full-width digits
+        "4242\u00a04242\u00a04242\u00a04242",  # no-break spaces, as copied from a PDF
+        "4242\u200b4242\u200b4242\u200b4242",  # zero-width spaces
+        "4242  4242  4242  4242",
+        "4242/4242/4242/4242",
+        "4242_4242_4242_4242",
+        "4242\u20134242\u20134242\u20134242",  # en dashes
     ],
 )
 def test_card_numbers_are_spotted_in_any_format(text: str) -> None:
@@ -51,6 +60,9 @@ def test_card_numbers_are_spotted_in_any_format(text: str) -> None:
         "order 12345 on 2026-11-20",
         "tok_visa",
         "00000000-0000-4000-8000-000000000000",
+        "54654186-8652-41fe-b06a-519a1bff9d2f",  # a UUID whose digit groups pass Luhn
+        "bc020026-8986-4530-8cef-84428280d3e7",
+        "autopay:12345:67890:2026-12-07:2",  # autopay's own keys
         "",
     ],
 )
@@ -64,6 +76,34 @@ def test_every_luhn_valid_13_to_19_digit_string_is_spotted(body: str) -> None:
     assert looks_like_card_number(
         " ".join([with_check_digit(body)[:4], with_check_digit(body)[4:]])
     )
+
+
+def test_no_random_uuid_is_taken_for_a_card() -> None:
+    # One in about 350 was, and its payment refused, though the API suggests UUID keys.
+    assert not any(looks_like_card_number(str(uuid.uuid4())) for _ in range(20_000))
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Boolean cannot represent a non boolean value: '4242\\t4242\\t4242\\t4242'",
+        "value: '4242\\xa04242\\u200b4242\\n4242'",
+    ],
+)
+def test_a_card_number_quoted_with_escapes_is_redacted(message: str) -> None:
+    # graphql-core quotes a refused value as repr() does: escapes between the digits.
+    assert "4242" not in redact_card_numbers(message)
+    assert "[card number removed]" in redact_card_numbers(message)
+
+
+@pytest.mark.parametrize("text", ["\u202eVisa 4242", "Visa\u200f", "a\u2066b", "\ufeffx", "a\x00"])
+def test_invisible_formatting_and_control_characters_are_unprintable(text: str) -> None:
+    assert has_unprintable(text)
+
+
+def test_the_joiners_that_scripts_need_are_printable() -> None:
+    assert not has_unprintable("\u0645\u06cc\u200c\u062e\u0648\u0627\u0645")  # Persian
+    assert not has_unprintable("\U0001f469\u200d\U0001f4bb")  # an emoji sequence
 
 
 def test_bank_account_numbers_are_cards_only_with_a_card_network_prefix() -> None:
