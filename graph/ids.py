@@ -20,12 +20,18 @@ def parse_global_id(global_id: str) -> tuple[str, int]:
     """The type name and primary key behind a global ID; NotFound if it is not one."""
     try:
         padded = global_id + "=" * (-len(global_id) % 4)
-        type_name, _, raw_pk = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
+        raw = base64.urlsafe_b64decode(padded.encode())
+        type_name, _, raw_pk = raw.decode().partition(":")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise NotFound("id") from None
-    if not type_name or not (raw_pk.isascii() and raw_pk.isdigit()):
+    # Only as to_global_id writes it: the decoder skips characters outside the alphabet
+    # (" <id>!!" read as <id>), and a number may not start with a zero.
+    if base64.urlsafe_b64encode(raw).decode().rstrip("=") != global_id:
         raise NotFound("id")
-    # Digits only, as to_global_id writes them; a number no id column holds names no row.
+    leading_zero = len(raw_pk) > 1 and raw_pk.startswith("0")
+    if not type_name or not (raw_pk.isascii() and raw_pk.isdigit()) or leading_zero:
+        raise NotFound("id")
+    # A number no id column holds names no row.
     pk = int(raw_pk) if len(raw_pk) <= len(str(MAX_ROW_ID)) else NO_ROW
     return type_name, pk if is_row_id(pk) else NO_ROW
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from graph.ids import to_global_id
@@ -302,3 +303,17 @@ async def test_a_uuid_key_whose_digit_groups_pass_luhn_pays(db: str) -> None:
     data = await data_of(PAY, as_email="alex@example.org", variables=variables)
     assert data["payBill"]["errors"] == []
     assert data["payBill"]["payment"]["status"] == "SUCCEEDED"
+
+
+async def test_an_id_written_otherwise_than_we_write_it_names_nothing(db: str) -> None:
+    h = await _household()
+    card = h["methodId"]
+    zeros = base64.urlsafe_b64encode(b"PaymentMethod:0001").decode().rstrip("=")
+    before = await snapshot()
+
+    for written in (card + "!!", f" {card} ", card + "\x00", f"*{card}*", card + "====", zeros):
+        variables = {"input": {"paymentMethodId": written}}
+        data = await data_of(REMOVE_METHOD, as_email="alex@example.org", variables=variables)
+        assert data["removePaymentMethod"]["errors"] == [{"code": "PAYMENT_METHOD_NOT_FOUND"}]
+
+    assert await snapshot() == before
