@@ -62,6 +62,12 @@ async def setup_autopay(
         )
     fixed = _amounts(strategy, fixed_amount, account.currency)
     cap = None if max_amount is None else _minor(max_amount, account.currency, "maxAmount")
+    if fixed is not None and cap is not None and cap < fixed:
+        raise AutopayError(
+            AutopayErrorCode.INVALID_AMOUNT,
+            "The most to pay cannot be less than the fixed amount.",
+            ["maxAmount"],
+        )
     method = await _usable_method(viewer, method_id)
     stamp = now()
     values = {

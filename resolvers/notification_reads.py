@@ -35,7 +35,11 @@ class Marked:
 
 
 def check_id_count(count: int) -> None:
-    """Refuse a list of more ids than one call may mark."""
+    """Refuse an empty list, or one of more ids than one call may mark."""
+    if count == 0:
+        raise NotificationError(
+            NotificationErrorCode.INVALID_INPUT, "Give at least one notification ID.", ["ids"]
+        )
     if count > MAX_IDS:
         raise NotificationError(
             NotificationErrorCode.INVALID_INPUT,

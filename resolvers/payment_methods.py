@@ -36,7 +36,7 @@ from models.validation import looks_like_card_in_account_number as card_in_accou
 from resolvers.access import Viewer
 from resolvers.outbox import audit
 from resolvers.payment_errors import CARD_NUMBER_MESSAGE, PaymentMethodError
-from resolvers.screening import screen_text
+from resolvers.screening import blank_to_none, screen_text
 
 Code = PaymentMethodErrorCode
 
@@ -77,7 +77,7 @@ async def add_card(
         last4=details.last4,
         exp_month=details.exp_month,
         exp_year=details.exp_year,
-        nickname=nickname,
+        nickname=blank_to_none(nickname),
     )
     return await _save(viewer, method, make_default=make_default)
 
@@ -124,7 +124,7 @@ async def add_bank_account(
         routing_number=account.routing_number,
         account_type=account.account_type,
         holder_name=account.holder_name.strip(),
-        nickname=nickname,
+        nickname=blank_to_none(nickname),
     )
     return await _save(viewer, method, make_default=make_default)
 

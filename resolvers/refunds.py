@@ -32,6 +32,7 @@ from resolvers.access import Viewer
 from resolvers.errors import Forbidden
 from resolvers.payment_errors import CARD_NUMBER_MESSAGE, PaymentError
 from resolvers.payment_states import LedgerError, write_event
+from resolvers.screening import blank_to_none
 from resolvers.to_the_end import to_the_end
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ async def _refund(
         raise Forbidden("Only billing staff may refund payments.")
     idempotency.check_key(key)
     _check_reason(reason)
+    reason = blank_to_none(reason)
     payment = await Payment.get_or_none(id=payment_id)
     if payment is None:
         raise PaymentError(

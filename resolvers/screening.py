@@ -53,7 +53,10 @@ def _scan(value: object, skip: frozenset[str]) -> list[str] | None:
 def screen_text(
     value: str | None, field: list[str], *, max_length: int, required: bool = False
 ) -> None:
-    """Refuse a card-like, missing or over-long string of a payment-method input."""
+    """Refuse a card-like, missing or over-long string of a payment-method input, or one
+    with control or invisible characters (also one of nothing else)."""
+    if value is not None and has_unprintable(value):
+        raise PaymentMethodError(PaymentMethodErrorCode.INVALID_INPUT, UNPRINTABLE_MESSAGE, field)
     if value is None or not value.strip():
         if required:
             raise PaymentMethodError(
@@ -64,11 +67,14 @@ def screen_text(
         raise PaymentMethodError(
             PaymentMethodErrorCode.CARD_NUMBER_NOT_ACCEPTED, CARD_NUMBER_MESSAGE, field
         )
-    if has_unprintable(value):
-        raise PaymentMethodError(PaymentMethodErrorCode.INVALID_INPUT, UNPRINTABLE_MESSAGE, field)
     if len(value) > max_length:
         raise PaymentMethodError(
             PaymentMethodErrorCode.INVALID_INPUT,
             f"This field takes at most {max_length} characters.",
             field,
         )
+
+
+def blank_to_none(value: str | None) -> str | None:
+    """An optional text left blank (spaces only) is not given at all."""
+    return value if value is not None and value.strip() else None

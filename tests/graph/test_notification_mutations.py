@@ -99,6 +99,9 @@ async def test_ids_or_all_exactly_one(db: str) -> None:
     bad_id = await mark({"ids": ["nonsense"]})
 
     assert neither["errors"][0]["code"] == "INVALID_INPUT" and neither["unreadCount"] == 1
+    for empty in ({"ids": []}, {"ids": [], "all": False}):
+        refused = await mark(empty)
+        assert refused["errors"][0]["code"] == "INVALID_INPUT", refused
     assert both["errors"][0]["code"] == "INVALID_INPUT"
     assert bad_id["errors"][0] == {
         "field": ["ids", "0"],

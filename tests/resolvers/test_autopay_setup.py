@@ -152,6 +152,17 @@ REFUSALS = [
     (
         "alex@example.org",
         "alex_card",
+        {
+            "strategy": AutopayStrategy.FIXED_AMOUNT,
+            "fixed_amount": Decimal("100"),
+            "max_amount": Decimal("50"),
+        },
+        AutopayErrorCode.INVALID_AMOUNT,
+        ["maxAmount"],
+    ),
+    (
+        "alex@example.org",
+        "alex_card",
         {"days_before_due": 21},
         AutopayErrorCode.INVALID_INPUT,
         ["daysBeforeDue"],

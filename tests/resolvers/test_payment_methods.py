@@ -130,6 +130,14 @@ async def test_bad_bank_accounts_are_refused_and_change_nothing(
             PaymentMethodErrorCode.CARD_NUMBER_NOT_ACCEPTED,
         ),
         ("tok_visa", "x" * 61, PaymentMethodErrorCode.INVALID_INPUT),
+        ("tok_visa", "\n", PaymentMethodErrorCode.INVALID_INPUT),
+        ("tok_visa", "\x1c\x1d", PaymentMethodErrorCode.INVALID_INPUT),
+        ("tok_visa", "\u202eVisa 4242", PaymentMethodErrorCode.INVALID_INPUT),
+        (
+            "tok_visa",
+            "4242\u00a04242\u00a04242\u00a04242",
+            PaymentMethodErrorCode.CARD_NUMBER_NOT_ACCEPTED,
+        ),
     ],
 )
 async def test_bad_cards_are_refused_and_change_nothing(
@@ -204,3 +212,10 @@ async def test_concurrent_default_changes_leave_exactly_one_default(db: str) -> 
     )
 
     assert await PaymentMethod.filter(member_id=viewer.member.id, is_default=True).count() == 1
+
+
+async def test_a_blank_nickname_is_no_nickname(db: str) -> None:
+    viewer = await _alex()
+    for blank in ("", "   "):
+        saved = await add_card(viewer=viewer, token="tok_visa", nickname=blank)
+        assert (await PaymentMethod.get(id=saved.id)).nickname is None

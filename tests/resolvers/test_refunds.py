@@ -101,6 +101,14 @@ async def test_a_refund_replays_by_key(db: str) -> None:
     assert (await Payment.get(id=payment.id)).amount_refunded == 500
 
 
+async def test_a_blank_reason_is_no_reason(db: str) -> None:
+    _, staff, payment = await _paid()
+    await refund_payment(
+        viewer=staff, payment_id=payment.id, amount=Decimal("1"), reason="   ", idempotency_key="r"
+    )
+    assert [r.reason for r in await Refund.all()] == [None]
+
+
 async def test_members_cannot_refund(db: str) -> None:
     member, _, payment = await _paid()
     before = await snapshot()
