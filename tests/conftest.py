@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from redis import Redis
 
 os.environ.setdefault("CAREPAY_ENV", "test")
 
 from adapters.clock import SystemClock, set_clock
 from tests import db as testdb
+from tests.services import REDIS_URL, RUN_ID, port_open
 
 BACKENDS = ["sqlite", "postgres"]
 
@@ -45,3 +48,19 @@ async def db(database_url: str) -> AsyncIterator[str]:
     finally:
         set_clock(SystemClock())
         await testdb.truncate_all()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def redis_keys_removed() -> Iterator[None]:
+    """Every Redis key this run made (each prefix holds RUN_ID) is deleted when it ends:
+    servers under test keep their shared relay cursor there."""
+    yield
+    parts = urlsplit(REDIS_URL)
+    if not port_open(parts.hostname or "127.0.0.1", parts.port or 6379):
+        return
+    client = Redis.from_url(REDIS_URL)
+    try:
+        for key in client.scan_iter(match=f"carepay-test-{RUN_ID}*"):
+            client.delete(key)
+    finally:
+        client.close()
