@@ -53,7 +53,7 @@ class SchedulerLoop:
             task.result()  # its own failure, if any, for the caller to log
 
     async def _run(self) -> None:
-        interval = max(1, self.settings.scheduler_interval_seconds)
+        interval = self.settings.scheduler_interval_seconds  # at least 1 (settings.py)
         log.info("scheduler loop started, every %ss", interval)
         while not self._stop.is_set():
             try:

@@ -40,6 +40,19 @@ async def viewer_of(email: str) -> Viewer:
     return found
 
 
+async def statement_balance(
+    viewer: Viewer, account_id: int, method_id: int, **terms: Any
+) -> AutopayEnrollment:
+    """setup_autopay paying each statement's balance, with `terms` on top."""
+    return await setup_autopay(
+        viewer=viewer,
+        account_id=account_id,
+        method_id=method_id,
+        strategy=AutopayStrategy.STATEMENT_BALANCE,
+        **terms,
+    )
+
+
 async def snapshot() -> list[Any]:
     """Everything a refused change must leave as it was."""
     rows = await AutopayEnrollment.all().order_by("id").values()
@@ -354,12 +367,7 @@ async def test_a_method_removed_while_autopay_is_set_up_is_refused(
 
     monkeypatch.setattr(autopay_setup, "_usable_method", removed_from_another_tab)
     with pytest.raises(AutopayError) as refused:
-        await setup_autopay(
-            viewer=alex,
-            account_id=acct.id,
-            method_id=card.id,
-            strategy=AutopayStrategy.STATEMENT_BALANCE,
-        )
+        await statement_balance(alex, acct.id, card.id)
 
     assert refused.value.code is AutopayErrorCode.PAYMENT_METHOD_NOT_FOUND
     assert not await AutopayEnrollment.exists()
@@ -370,13 +378,7 @@ async def test_one_members_setups_at_once_both_apply(household: dict[str, Any]) 
     acct, card = household["acct"], household["alex_card"]
 
     async def setup(days: int) -> AutopayEnrollment:
-        return await setup_autopay(
-            viewer=alex,
-            account_id=acct.id,
-            method_id=card.id,
-            strategy=AutopayStrategy.STATEMENT_BALANCE,
-            days_before_due=days,
-        )
+        return await statement_balance(alex, acct.id, card.id, days_before_due=days)
 
     for _ in range(5):
         first, second = await asyncio.gather(setup(2), setup(4))
@@ -407,12 +409,7 @@ async def test_a_setup_does_not_deadlock_with_a_claim_that_writes_a_notice(
 
     async def set_up_meanwhile() -> AutopayEnrollment:
         await claiming.wait()
-        return await setup_autopay(
-            viewer=await viewer_of(jordan.email),
-            account_id=acct.id,
-            method_id=card.id,
-            strategy=AutopayStrategy.STATEMENT_BALANCE,
-        )
+        return await statement_balance(await viewer_of(jordan.email), acct.id, card.id)
 
     monkeypatch.setattr(notices, "write_once", slowly)
     claimed, setup = await asyncio.gather(
@@ -437,12 +434,8 @@ async def test_setup_holds_the_member_lock_from_its_first_statement(
         return await still_there(conn, method)
 
     monkeypatch.setattr(autopay_setup, "_still_there", another_process_writes)
-    await setup_autopay(
-        viewer=await viewer_of("alex@example.org"),
-        account_id=household["acct"].id,
-        method_id=household["alex_card"].id,
-        strategy=AutopayStrategy.STATEMENT_BALANCE,
-    )
+    alex = await viewer_of("alex@example.org")
+    await statement_balance(alex, household["acct"].id, household["alex_card"].id)
 
     assert others == ["locked"]
 
