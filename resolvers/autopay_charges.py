@@ -84,9 +84,12 @@ async def settle(charge: AutopayCharge, report: AutopayReport) -> None:
     """Pay a CLAIMED cycle (or replay its payment) and record the outcome once."""
     enrollment = await AutopayEnrollment.get(id=charge.enrollment_id)
     key = idempotency_key(enrollment.id, charge.bill_id, charge.cycle_date, charge.attempt)
-    # Not asked for yet, the cycle is looked at once more as it stands now.
-    unused = not await _key_used(enrollment, key)
-    if unused and (why := await _stopped_since(enrollment, charge)) is not None:
+    # The cycle as it stands now, skipped if its key was not asked for yet. The key is
+    # read after the bill: it is claimed in the transaction that reserves the payment's
+    # amount, so a bill lowered by another worker's payment under it comes with the key
+    # found used (and that payment replayed), never taken for a payment by hand.
+    why = await _stopped_since(enrollment, charge)
+    if why is not None and not await _key_used(enrollment, key):
         await _finish(charge, AutopayChargeStatus.SKIPPED, report, reason=why.value)
         return
     member = await Member.get(id=enrollment.member_id)

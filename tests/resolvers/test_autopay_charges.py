@@ -23,6 +23,7 @@ from models import (
 from models.enums import (
     AccountStatus,
     AutopayChargeStatus,
+    AutopaySkipReason,
     AutopayStatus,
     AutopayStrategy,
     NotificationKind,
@@ -386,4 +387,39 @@ async def test_a_claim_resumed_after_a_hand_payment_charges_what_is_left(db: str
 
     paid = await Payment.filter(bill_id=bill.id).order_by("id").values_list("source", "amount")
     assert paid == [(PaymentSource.ONE_TIME, 4_000), (PaymentSource.AUTOPAY, 2_000)]
+    await assert_ledger()
+
+
+async def test_another_workers_payment_under_the_key_is_not_taken_for_a_hand_payment(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two schedulers resume one claim: one pays under its key just before the other
+    # looks at the bill again, and finds it owing nothing.
+    enrollment, bill = await enrolled()
+    charge = await claimed_cycle(enrollment)
+    key = idempotency_key(enrollment.id, bill.id, charge.cycle_date, charge.attempt)
+    member = await Member.get(id=enrollment.member_id)
+    looked_again = autopay_charges._stopped_since
+
+    async def the_other_worker_paid_first(
+        enrollment: AutopayEnrollment, charge: AutopayCharge
+    ) -> AutopaySkipReason | None:
+        viewer = await load_viewer(member.email, "member")
+        assert viewer is not None
+        await pay_bill(
+            viewer=viewer,
+            bill_id=bill.id,
+            amount=charge.amount,
+            method_id=enrollment.method_id,
+            idempotency_key=key,
+            source=PaymentSource.AUTOPAY,
+        )
+        return await looked_again(enrollment, charge)
+
+    monkeypatch.setattr(autopay_charges, "_stopped_since", the_other_worker_paid_first)
+    await run(CYCLE)
+
+    done = await AutopayCharge.get(id=charge.id)
+    payment = await Payment.get(bill_id=bill.id)
+    assert (done.status, done.payment_id) == (AutopayChargeStatus.CHARGED, payment.id)
     await assert_ledger()
